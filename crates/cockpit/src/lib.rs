@@ -1,0 +1,1 @@
+//! The cockpit service. Thin for now: its issue builds it.

@@ -1,0 +1,1 @@
+//! The government calendar (filled in by the calendar work).

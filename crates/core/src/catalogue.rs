@@ -1,0 +1,1 @@
+//! The governance catalogue (filled in by the catalogue work).

@@ -1,0 +1,1 @@
+//! The dispatch service. Thin for now: its issue builds it.

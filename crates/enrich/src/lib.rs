@@ -1,0 +1,1 @@
+//! The enrich service. Thin for now: its issue builds it.

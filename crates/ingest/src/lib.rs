@@ -1,0 +1,1 @@
+//! The ingest service. Thin for now: its issue builds it.

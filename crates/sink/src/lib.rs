@@ -1,0 +1,1 @@
+//! The sink service. Thin for now: its issue builds it.
