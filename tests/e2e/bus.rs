@@ -1,7 +1,9 @@
 //! The bus against the real local broker (Tansu): at-least-once across a SIGKILL and a clean
 //! restart, and a poison record dead-lettered while its partition goes on.
 
-use cityops_bus::{dlq_headers, run_stage, Consumer, DeadLetters, OutRecord, Outcome, Producer, StageConfig};
+use cityops_bus::{
+    dlq_headers, run_stage, Consumer, DeadLetters, OutRecord, Outcome, Producer, StageConfig,
+};
 use cityops_e2e::{create_topic, kafka_config, produce_all, read_n, text};
 use cityops_testkit::unique_name;
 use std::process::Stdio;
@@ -59,7 +61,11 @@ async fn killed_consumer_loses_nothing_and_acked_records_are_not_redelivered() {
         again.push(text(&d.record));
         consumer.ack(&d.token);
     }
-    assert_eq!(again, payloads[4..].to_vec(), "unacknowledged records after the kill");
+    assert_eq!(
+        again,
+        payloads[4..].to_vec(),
+        "unacknowledged records after the kill"
+    );
     consumer.close();
 
     // After a clean stop nothing acknowledged is delivered again: the next record seen by the
@@ -91,7 +97,8 @@ async fn poison_record_is_dead_lettered_and_the_partition_goes_on() {
     ];
     produce_all(&producer, &input, "street-1", &records).await;
 
-    let consumer = Consumer::new(&config, "test-stage", &unique_name("stage"), &[&input]).expect("consumer");
+    let consumer =
+        Consumer::new(&config, "test-stage", &unique_name("stage"), &[&input]).expect("consumer");
     let dead_letters = DeadLetters::new(producer.clone(), dlq.clone(), "test-stage");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let out_topic = output.clone();
@@ -101,8 +108,14 @@ async fn poison_record_is_dead_lettered_and_the_partition_goes_on() {
             &producer,
             &dead_letters,
             &StageConfig::new("test-stage"),
-            |record| match serde_json::from_slice::<serde_json::Value>(record.payload.as_deref().unwrap_or_default()) {
-                Ok(v) => Outcome::Produce(vec![OutRecord::new(out_topic.as_str(), "street-1", v.to_string().into_bytes())]),
+            |record| match serde_json::from_slice::<serde_json::Value>(
+                record.payload.as_deref().unwrap_or_default(),
+            ) {
+                Ok(v) => Outcome::Produce(vec![OutRecord::new(
+                    out_topic.as_str(),
+                    "street-1",
+                    v.to_string().into_bytes(),
+                )]),
                 Err(e) => Outcome::Reject(format!("payload is not JSON: {e}")),
             },
             async {
@@ -125,8 +138,19 @@ async fn poison_record_is_dead_lettered_and_the_partition_goes_on() {
     let letter = &dead[0];
     assert_eq!(text(letter), "{not json");
     assert_eq!(letter.key.as_deref(), Some(&b"street-1"[..]));
-    let header = |name| String::from_utf8_lossy(letter.header(name).unwrap_or_else(|| panic!("header {name}"))).into_owned();
-    assert!(header(dlq_headers::ERROR).starts_with("payload is not JSON"), "{}", header(dlq_headers::ERROR));
+    let header = |name| {
+        String::from_utf8_lossy(
+            letter
+                .header(name)
+                .unwrap_or_else(|| panic!("header {name}")),
+        )
+        .into_owned()
+    };
+    assert!(
+        header(dlq_headers::ERROR).starts_with("payload is not JSON"),
+        "{}",
+        header(dlq_headers::ERROR)
+    );
     assert_eq!(header(dlq_headers::STAGE), "test-stage");
     assert_eq!(header(dlq_headers::SOURCE_TOPIC), input);
     assert_eq!(header(dlq_headers::SOURCE_PARTITION), "0");

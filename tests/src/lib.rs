@@ -42,7 +42,12 @@ pub async fn read_n(config: &KafkaConfig, topic: &str, n: usize) -> Vec<Record> 
     while out.len() < n {
         let d = tokio::time::timeout(Duration::from_secs(60), consumer.recv())
             .await
-            .unwrap_or_else(|_| panic!("only {} of {n} records of {topic} arrived within 60 s", out.len()))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "only {} of {n} records of {topic} arrived within 60 s",
+                    out.len()
+                )
+            })
             .unwrap_or_else(|e| panic!("reading {topic}: {e}"));
         consumer.ack(&d.token);
         out.push(d.record);

@@ -55,10 +55,12 @@ impl Consumer {
                 brokers: config.brokers.clone(),
                 source,
             })?;
-        inner.subscribe(topics).map_err(|source| BusError::Subscribe {
-            topics: topics.iter().map(|t| (*t).to_owned()).collect(),
-            source,
-        })?;
+        inner
+            .subscribe(topics)
+            .map_err(|source| BusError::Subscribe {
+                topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+                source,
+            })?;
         Ok(Self {
             inner,
             tracker,
@@ -75,7 +77,9 @@ impl Consumer {
             .increment(1);
         metrics::counter!("cityops_kafka_consumed_bytes_total", "service" => self.service.clone(), "topic" => record.topic.clone())
             .increment(record.approx_bytes() as u64);
-        let token = self.lock().handed_out(&record.topic, record.partition, record.offset);
+        let token = self
+            .lock()
+            .handed_out(&record.topic, record.partition, record.offset);
         Ok(Delivery { record, token })
     }
 
@@ -85,14 +89,19 @@ impl Consumer {
         // Store under the lock so a concurrent revoke cannot interleave.
         let mut tracker = self.lock();
         if let Some(offset) = tracker.ack(token) {
-            match self.inner.store_offset(&token.topic, token.partition, offset) {
+            match self
+                .inner
+                .store_offset(&token.topic, token.partition, offset)
+            {
                 Ok(()) => {}
                 // The partition was revoked meanwhile: its new owner will deliver it again.
                 Err(KafkaError::StoreOffset(code)) => tracing::debug!(
                     topic = %token.topic, partition = token.partition, offset, ?code,
                     "offset not stored: partition no longer assigned"
                 ),
-                Err(e) => tracing::warn!(topic = %token.topic, partition = token.partition, offset, error = %e, "offset store failed"),
+                Err(e) => {
+                    tracing::warn!(topic = %token.topic, partition = token.partition, offset, error = %e, "offset store failed")
+                }
             }
         }
     }
@@ -123,7 +132,8 @@ impl Consumer {
     pub fn commit(&self) -> Result<(), BusError> {
         match self.inner.commit_consumer_state(CommitMode::Sync) {
             // NoOffset: nothing stored since the last commit.
-            Ok(()) | Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => Ok(()),
+            Ok(())
+            | Err(KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => Ok(()),
             Err(e) => Err(BusError::Receive(e)),
         }
     }

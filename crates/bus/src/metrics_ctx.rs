@@ -76,7 +76,9 @@ impl ConsumerContext for BusContext {
             Rebalance::Assign(tpl) => {
                 tracing::info!(service = %self.service, partitions = tpl.count(), "partitions assigned")
             }
-            Rebalance::Error(e) => tracing::warn!(service = %self.service, error = %e, "rebalance failed"),
+            Rebalance::Error(e) => {
+                tracing::warn!(service = %self.service, error = %e, "rebalance failed")
+            }
             Rebalance::Revoke(_) => {}
         }
     }

@@ -91,10 +91,12 @@ impl Producer {
 
     /// Waits until everything queued was delivered, up to `timeout`.
     pub fn flush(&self, timeout: Duration) -> Result<(), BusError> {
-        self.inner.flush(timeout).map_err(|source| BusError::Delivery {
-            topic: "*".to_owned(),
-            source,
-        })
+        self.inner
+            .flush(timeout)
+            .map_err(|source| BusError::Delivery {
+                topic: "*".to_owned(),
+                source,
+            })
     }
 
     /// Asks the broker for cluster metadata: a readiness check.

@@ -18,7 +18,12 @@ impl Record {
             .headers()
             .map(|hs| {
                 hs.iter()
-                    .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec).unwrap_or_default()))
+                    .map(|h| {
+                        (
+                            h.key.to_owned(),
+                            h.value.map(<[u8]>::to_vec).unwrap_or_default(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -45,7 +50,11 @@ impl Record {
     pub fn approx_bytes(&self) -> usize {
         self.key.as_ref().map_or(0, Vec::len)
             + self.payload.as_ref().map_or(0, Vec::len)
-            + self.headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+            + self
+                .headers
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>()
     }
 }
 

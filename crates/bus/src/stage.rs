@@ -124,7 +124,10 @@ where
             settle(consumer, &mut summary, done);
         }
     };
-    if tokio::time::timeout(config.drain_timeout, drain).await.is_err() {
+    if tokio::time::timeout(config.drain_timeout, drain)
+        .await
+        .is_err()
+    {
         tracing::warn!(stage = %config.name, "outputs still undelivered at shutdown; their inputs will be redelivered");
     }
     tracing::info!(stage = %config.name, ?summary, "stage stopped");

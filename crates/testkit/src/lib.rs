@@ -31,7 +31,11 @@ fn host_port(url: &str) -> String {
 
 async fn require(what: &str, addr: &str) {
     let first = addr.split(',').next().unwrap_or(addr).trim().to_owned();
-    let connect = tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(&first)).await;
+    let connect = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::TcpStream::connect(&first),
+    )
+    .await;
     match connect {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => panic!(
@@ -39,7 +43,9 @@ async fn require(what: &str, addr: &str) {
              (or `make test`, which also installs it), or point the test at your server with \
              the CITYOPS_* variables of the Makefile."
         ),
-        Err(_) => panic!("{what} at {first} did not accept a connection within 5 s. Is `make up` done?"),
+        Err(_) => {
+            panic!("{what} at {first} did not accept a connection within 5 s. Is `make up` done?")
+        }
     }
 }
 
