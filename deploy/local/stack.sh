@@ -11,7 +11,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-VAR=${CITYOPS_VAR:-$ROOT/var}
+VAR=${STACK_VAR_DIR:-$ROOT/var}
 CH_HTTP_PORT=${CH_HTTP_PORT:-18123}
 CH_TCP_PORT=${CH_TCP_PORT:-19000}
 KAFKA_PORT=${KAFKA_PORT:-19092}
