@@ -1,1 +1,8 @@
-//! The ingest service. Thin for now: its issue builds it.
+//! The ingest service: where the city's data enters cityops. 12345 tickets and IoT readings
+//! arrive over HTTP or on the raw Kafka topics, are validated field by field, normalised into
+//! [`cityops_core::CityEvent`]s and produced to `city.events.v1`; whatever is wrong is answered
+//! clearly (HTTP 4xx naming each field) or dead-lettered with the reason, never dropped.
+
+pub mod coords;
+pub mod pii;
+pub mod raw;
