@@ -84,7 +84,12 @@ impl Layers {
         env.sort();
         for (rest, value) in env {
             let path: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
-            set_path(&mut table, &path, parse_value(value), &format!("{}{rest}", self.prefix))?;
+            set_path(
+                &mut table,
+                &path,
+                parse_value(value),
+                &format!("{}{rest}", self.prefix),
+            )?;
         }
         for o in &self.overrides {
             let (key, value) = o
@@ -92,7 +97,12 @@ impl Layers {
                 .filter(|(k, _)| !k.trim().is_empty())
                 .ok_or_else(|| SettingsError::Override(o.clone()))?;
             let path: Vec<String> = key.trim().split('.').map(str::to_owned).collect();
-            set_path(&mut table, &path, parse_value(value), &format!("flag {key}"))?;
+            set_path(
+                &mut table,
+                &path,
+                parse_value(value),
+                &format!("flag {key}"),
+            )?;
         }
         Ok(table)
     }
@@ -113,7 +123,12 @@ fn parse_value(raw: &str) -> Value {
         .unwrap_or_else(|| Value::String(raw.to_owned()))
 }
 
-fn set_path(table: &mut Table, path: &[String], value: Value, origin: &str) -> Result<(), SettingsError> {
+fn set_path(
+    table: &mut Table,
+    path: &[String],
+    value: Value,
+    origin: &str,
+) -> Result<(), SettingsError> {
     let Some((last, parents)) = path.split_last() else {
         return Ok(());
     };
@@ -159,7 +174,10 @@ mod tests {
     fn layers(file: &str, env: &[(&str, &str)], overrides: &[&str]) -> Layers {
         Layers {
             file: Some(("test.toml".into(), file.into())),
-            env: env.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
             prefix: "CITYOPS_".into(),
             overrides: overrides.iter().map(|s| (*s).into()).collect(),
         }
@@ -169,7 +187,11 @@ mod tests {
     fn file_then_env_then_flags() {
         let l = layers(
             "name = \"file\"\n[kafka]\nbrokers = \"a:1\"\npartitions = 3\n",
-            &[("CITYOPS_KAFKA__BROKERS", "b:2"), ("CITYOPS_NAME", "env"), ("HOME", "/root")],
+            &[
+                ("CITYOPS_KAFKA__BROKERS", "b:2"),
+                ("CITYOPS_NAME", "env"),
+                ("HOME", "/root"),
+            ],
             &["kafka.brokers=c:3"],
         );
         let c: Config = l.load().expect("config");
@@ -180,7 +202,9 @@ mod tests {
 
     #[test]
     fn env_values_are_typed_when_they_parse() {
-        let c: Config = layers("", &[("CITYOPS_KAFKA__PARTITIONS", "12")], &[]).load().expect("config");
+        let c: Config = layers("", &[("CITYOPS_KAFKA__PARTITIONS", "12")], &[])
+            .load()
+            .expect("config");
         assert_eq!(c.kafka.partitions, 12);
     }
 
@@ -192,15 +216,21 @@ mod tests {
 
     #[test]
     fn errors_name_what_is_wrong() {
-        let e = layers("[kafka]\nbrokerz = \"x\"\n", &[], &[]).load::<Config>().unwrap_err();
+        let e = layers("[kafka]\nbrokerz = \"x\"\n", &[], &[])
+            .load::<Config>()
+            .unwrap_err();
         assert!(e.to_string().contains("brokerz"), "{e}");
         let e = layers("kafka = [", &[], &[]).load::<Config>().unwrap_err();
         assert!(e.to_string().contains("test.toml"), "{e}");
         let e = layers("", &[], &["nonsense"]).load::<Config>().unwrap_err();
         assert!(e.to_string().contains("nonsense"), "{e}");
-        let e = layers("name = \"x\"", &[], &["name.inner=1"]).load::<Config>().unwrap_err();
+        let e = layers("name = \"x\"", &[], &["name.inner=1"])
+            .load::<Config>()
+            .unwrap_err();
         assert!(e.to_string().contains("name"), "{e}");
-        let e = layers("", &[("CITYOPS_KAFKA__PARTITIONS", "many")], &[]).load::<Config>().unwrap_err();
+        let e = layers("", &[("CITYOPS_KAFKA__PARTITIONS", "many")], &[])
+            .load::<Config>()
+            .unwrap_err();
         assert!(e.to_string().contains("invalid configuration"), "{e}");
     }
 }
