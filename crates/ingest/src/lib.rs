@@ -4,5 +4,10 @@
 //! clearly (HTTP 4xx naming each field) or dead-lettered with the reason, never dropped.
 
 pub mod coords;
+pub mod intake;
 pub mod pii;
 pub mod raw;
+mod service;
+
+pub use intake::{IngestConfig, Intake, IntakeResponse, ItemKind, ItemResult};
+pub use service::{run, IngestError};

@@ -109,8 +109,9 @@ impl fmt::Display for Rejection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceNeeds {
     pub metrics: Vec<String>,
-    /// Camera AI reports an `event` name instead of metrics.
-    pub event: bool,
+    /// The event names a camera-AI device may report; when not empty, a reading must carry
+    /// one of them.
+    pub events: Vec<String>,
 }
 
 /// The device types the catalogue knows.
@@ -119,6 +120,19 @@ pub trait DeviceCatalogue {
     fn needs(&self, device_type: &str) -> Option<DeviceNeeds>;
     /// Every known type, for error messages.
     fn known_types(&self) -> Vec<String>;
+}
+
+impl DeviceCatalogue for cityops_core::catalogue::Catalogue {
+    fn needs(&self, device_type: &str) -> Option<DeviceNeeds> {
+        self.device_type(device_type).map(|d| DeviceNeeds {
+            metrics: d.required_metrics.clone(),
+            events: d.events.keys().cloned().collect(),
+        })
+    }
+
+    fn known_types(&self) -> Vec<String> {
+        self.device_types().map(|d| d.id.clone()).collect()
+    }
 }
 
 struct Obj<'a> {
@@ -543,11 +557,19 @@ pub fn reading_to_event(
                         );
                     }
                 }
-                if needs.event && device_event.is_none() {
-                    o.err(
-                        "event",
-                        format!("is missing: a {t} reading must name its event"),
-                    );
+                if !needs.events.is_empty() {
+                    let expected = needs.events.join(", ");
+                    match &device_event {
+                        None => o.err(
+                            "event",
+                            format!("is missing: a {t} reading must name its event ({expected})"),
+                        ),
+                        Some(e) if !needs.events.contains(e) => o.err(
+                            "event",
+                            format!("{e:?} is not an event of {t}; expected one of: {expected}"),
+                        ),
+                        Some(_) => {}
+                    }
                 }
             }
         }
@@ -583,25 +605,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// Two device types, as the catalogue would describe them.
-    struct Devices;
-    impl DeviceCatalogue for Devices {
-        fn needs(&self, t: &str) -> Option<DeviceNeeds> {
-            match t {
-                "gas_detector" => Some(DeviceNeeds {
-                    metrics: vec!["ch4_lel".into()],
-                    event: false,
-                }),
-                "camera_ai" => Some(DeviceNeeds {
-                    metrics: vec![],
-                    event: true,
-                }),
-                _ => None,
-            }
-        }
-        fn known_types(&self) -> Vec<String> {
-            vec!["camera_ai".into(), "gas_detector".into()]
-        }
+    /// The shipped catalogue: the device types and their required metrics.
+    fn devices() -> cityops_core::catalogue::Catalogue {
+        cityops_core::catalogue::Catalogue::from_toml_str(include_str!(
+            "../../../config/catalogue.toml"
+        ))
+        .expect("shipped catalogue")
     }
 
     const NOW: i64 = 1_795_000_000_000; // 2026-11-18
@@ -683,8 +692,8 @@ mod tests {
         let r = json!({"device_id": "SY-GAS-000123", "device_type": "gas_detector",
                        "ts": "2026-11-17T08:15:00+08:00", "lat": 41.80, "lon": 123.40,
                        "metrics": {"ch4_lel": 35.0}, "event": null, "tags": {"site": "b1"}});
-        let a = reading_to_event(&r, &IntakeRules::default(), &Devices, NOW).expect("valid");
-        let b = reading_to_event(&r, &IntakeRules::default(), &Devices, NOW + 5).expect("valid");
+        let a = reading_to_event(&r, &IntakeRules::default(), &devices(), NOW).expect("valid");
+        let b = reading_to_event(&r, &IntakeRules::default(), &devices(), NOW + 5).expect("valid");
         assert_eq!(a.event_id, b.event_id);
         assert_eq!(a.metrics.get("ch4_lel"), Some(&35.0));
         assert_eq!(a.source, Source::Iot);
@@ -704,7 +713,8 @@ mod tests {
             }
             ticket_to_event(&v, Source::Hotline, &IntakeRules::default(), &key(), NOW).map(|_| ())
         };
-        let r = |v: Value| reading_to_event(&v, &IntakeRules::default(), &Devices, NOW).map(|_| ());
+        let r =
+            |v: Value| reading_to_event(&v, &IntakeRules::default(), &devices(), NOW).map(|_| ());
         let gas = |patch: Value| {
             let mut v = json!({"device_id": "SY-GAS-1", "device_type": "gas_detector", "ts": "2026-11-17T08:15:00+08:00", "metrics": {"ch4_lel": 1.0}});
             for (k, val) in patch.as_object().expect("patch").clone() {

@@ -1,0 +1,48 @@
+//! The one typed configuration of cityops: `config/cityops.toml`, then `CITYOPS_*`
+//! environment variables, then `--set` flags (see `docs/operations.md`).
+
+use cityops_bus::KafkaConfig;
+use cityops_ingest::IngestConfig;
+use cityops_store::ClickHouseConfig;
+use cityops_telemetry::TelemetryConfig;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CityopsConfig {
+    pub data: DataPaths,
+    pub telemetry: TelemetryConfig,
+    pub kafka: KafkaConfig,
+    pub clickhouse: ClickHouseConfig,
+    pub avro: AvroConfig,
+    pub ingest: IngestConfig,
+}
+
+/// Where the data files are.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataPaths {
+    pub catalogue: PathBuf,
+    pub calendar: PathBuf,
+    pub geo_dir: PathBuf,
+}
+
+impl Default for DataPaths {
+    fn default() -> Self {
+        Self {
+            catalogue: "config/catalogue.toml".into(),
+            calendar: "config/calendar.toml".into(),
+            geo_dir: "config/geo".into(),
+        }
+    }
+}
+
+/// How topic values are framed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AvroConfig {
+    /// A Confluent schema registry: values are written in the Confluent wire format. Without
+    /// one, Avro single-object encoding. Readers accept both either way.
+    pub schema_registry_url: Option<String>,
+}
