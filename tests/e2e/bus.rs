@@ -116,7 +116,7 @@ async fn poison_record_is_dead_lettered_and_the_partition_goes_on() {
                     "street-1",
                     v.to_string().into_bytes(),
                 )]),
-                Err(e) => Outcome::Reject(format!("payload is not JSON: {e}")),
+                Err(e) => Outcome::reject(format!("payload is not JSON: {e}")),
             },
             async {
                 let _ = stop_rx.await;

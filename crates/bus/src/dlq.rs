@@ -32,12 +32,16 @@ impl DeadLetters {
         }
     }
 
-    /// The dead letter of `record` with `error` (not yet sent).
-    pub fn letter(&self, record: &Record, error: &str) -> OutRecord {
+    /// The dead letter of `record` with `error` (not yet sent); `payload` replaces the
+    /// original bytes when given.
+    pub fn letter(&self, record: &Record, error: &str, payload: Option<&[u8]>) -> OutRecord {
         let mut out = OutRecord {
             topic: self.topic.clone(),
             key: record.key.clone(),
-            payload: record.payload.clone().unwrap_or_default(),
+            payload: payload
+                .map(<[u8]>::to_vec)
+                .or_else(|| record.payload.clone())
+                .unwrap_or_default(),
             headers: record
                 .headers
                 .iter()
@@ -62,13 +66,25 @@ impl DeadLetters {
     /// Dead-letters `record` and waits for the broker's acknowledgement; only then may the
     /// caller acknowledge the original.
     pub async fn send(&self, record: &Record, error: &str) -> Result<Delivered, BusError> {
+        self.send_with_payload(record, error, None).await
+    }
+
+    /// Like [`DeadLetters::send`], with `payload` in place of the original bytes when given.
+    pub async fn send_with_payload(
+        &self,
+        record: &Record,
+        error: &str,
+        payload: Option<&[u8]>,
+    ) -> Result<Delivered, BusError> {
         tracing::warn!(
             stage = %self.stage, topic = %record.topic, partition = record.partition,
             offset = record.offset, error, "record dead-lettered"
         );
         metrics::counter!("cityops_dead_letters_total", "stage" => self.stage.clone(), "topic" => record.topic.clone())
             .increment(1);
-        self.producer.send(&self.letter(record, error)).await
+        self.producer
+            .send(&self.letter(record, error, payload))
+            .await
     }
 
     pub fn topic(&self) -> &str {

@@ -15,8 +15,23 @@ use crate::{BusError, Consumer, DeadLetters, OutRecord, Producer, Record};
 pub enum Outcome {
     /// Produce these records; the input is acknowledged when the broker acknowledged them all.
     Produce(Vec<OutRecord>),
-    /// The input is bad: dead-letter it with this reason, then acknowledge it.
-    Reject(String),
+    /// The input is bad: dead-letter it with this reason, then acknowledge it. `payload`, when
+    /// given, is dead-lettered in place of the original bytes (e.g. with personal data
+    /// removed).
+    Reject {
+        reason: String,
+        payload: Option<Vec<u8>>,
+    },
+}
+
+impl Outcome {
+    /// Dead-letters the input as it came, with `reason`.
+    pub fn reject(reason: impl Into<String>) -> Self {
+        Outcome::Reject {
+            reason: reason.into(),
+            payload: None,
+        }
+    }
 }
 
 /// Tuning of [`run_stage`].
@@ -106,8 +121,11 @@ where
                                     }
                                     (outs.len() as u64, false)
                                 }
-                                Outcome::Reject(reason) => {
-                                    deliver(&stage, backoff, || dead_letters.send(&delivery.record, &reason)).await;
+                                Outcome::Reject { reason, payload } => {
+                                    deliver(&stage, backoff, || {
+                                        dead_letters.send_with_payload(&delivery.record, &reason, payload.as_deref())
+                                    })
+                                    .await;
                                     (0, true)
                                 }
                             };

@@ -1,6 +1,7 @@
-//! `cityops`: runs the platform's services and the operator's tools.
+//! `cityops`: runs the platform's services and the operator's tools. The binary is a shim over
+//! [`main`], so end-to-end tests can build and run the very same program.
 
-mod config;
+pub mod config;
 
 use anyhow::{Context, Result};
 use cityops_avro::Codec;
@@ -83,8 +84,8 @@ async fn codec(config: &CityopsConfig) -> Result<Arc<Codec>> {
     Ok(Arc::new(codec))
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+/// Runs the `cityops` command line with the process's arguments.
+pub async fn main() -> Result<()> {
     let cli = Cli::parse();
     let config = load_config(&cli)?;
     match cli.command {

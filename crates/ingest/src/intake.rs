@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::pii::ReporterKey;
+use crate::pii::{redact_ticket, ReporterKey};
 use crate::raw::{reading_to_event, ticket_to_event, FieldError, IntakeRules, Rejection};
 
 /// The `[ingest]` section of the config.
@@ -225,7 +225,7 @@ impl Intake {
                     count_accepted(kind, "kafka");
                     Outcome::Produce(vec![out])
                 }
-                Err(e) => Outcome::Reject(format!("cannot encode the event: {e}")),
+                Err(e) => Outcome::reject(format!("cannot encode the event: {e}")),
             },
             Err(rejection) => {
                 count_rejected(kind, "kafka", &rejection);
@@ -233,7 +233,11 @@ impl Intake {
                     ItemKind::Ticket => "invalid ticket",
                     ItemKind::Reading => "invalid reading",
                 };
-                Outcome::Reject(format!("{what}: {rejection}"))
+                Outcome::Reject {
+                    reason: format!("{what}: {rejection}"),
+                    // The dead letter keeps the record, without the caller's phone and name.
+                    payload: (kind == ItemKind::Ticket).then(|| redact_ticket(payload, &self.key)),
+                }
             }
         }
     }

@@ -42,9 +42,122 @@ impl fmt::Debug for ReporterKey {
     }
 }
 
+/// The fields of a ticket that hold personal data.
+const PERSONAL_FIELDS: [&str; 2] = ["caller_phone", "caller_name"];
+
+/// A rejected ticket's bytes made fit for the dead-letter topic: as JSON, the caller's name is
+/// removed and the phone replaced by its keyed hash (`caller_phone_hash`); bytes that are not
+/// a JSON object have the string values of the personal fields and every run of 7 or more
+/// digits blanked, since they cannot be parsed to tell what is what.
+pub fn redact_ticket(bytes: &[u8], key: &ReporterKey) -> Vec<u8> {
+    if let Ok(serde_json::Value::Object(mut m)) = serde_json::from_slice::<serde_json::Value>(bytes)
+    {
+        m.remove("caller_name");
+        if let Some(phone) = m.remove("caller_phone") {
+            let hash = match &phone {
+                serde_json::Value::String(p) => key.hash_phone(p),
+                other => key.hash_phone(&other.to_string()),
+            };
+            if let Some(h) = hash {
+                m.insert("caller_phone_hash".to_owned(), serde_json::Value::String(h));
+            }
+        }
+        return serde_json::to_vec(&m).unwrap_or_default();
+    }
+    let mut text = String::from_utf8_lossy(bytes).into_owned();
+    for field in PERSONAL_FIELDS {
+        text = blank_string_value(&text, field);
+    }
+    blank_digit_runs(&text, 7).into_bytes()
+}
+
+/// Replaces the string value after every `"field"` key with `"<redacted>"`.
+fn blank_string_value(text: &str, field: &str) -> String {
+    let needle = format!("\"{field}\"");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find(&needle) {
+        let after_key = pos + needle.len();
+        out.push_str(&rest[..after_key]);
+        rest = &rest[after_key..];
+        let value_start = rest
+            .find(|c: char| !c.is_whitespace() && c != ':')
+            .unwrap_or(rest.len());
+        if rest[value_start..].starts_with('"') {
+            out.push_str(&rest[..value_start]);
+            let body = &rest[value_start + 1..];
+            let mut end = body.len();
+            let mut escaped = false;
+            for (i, c) in body.char_indices() {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '"' if !escaped => {
+                        end = i;
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            out.push_str("\"<redacted>");
+            rest = &body[end..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Replaces every run of at least `min` ASCII digits with `#`s.
+fn blank_digit_runs(text: &str, min: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+            continue;
+        }
+        flush_run(&mut out, &mut run, min);
+        out.push(c);
+    }
+    flush_run(&mut out, &mut run, min);
+    out
+}
+
+fn flush_run(out: &mut String, run: &mut String, min: usize) {
+    if run.len() >= min {
+        out.extend(std::iter::repeat_n('#', run.len()));
+    } else {
+        out.push_str(run);
+    }
+    run.clear();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacted_json_ticket_keeps_everything_but_the_person() {
+        let k = ReporterKey::new("s");
+        let raw = r#"{"ticket_id":"T1","content":"","caller_phone":"13800001234","caller_name":"张先生"}"#.as_bytes();
+        let out = String::from_utf8(redact_ticket(raw, &k)).expect("utf8");
+        assert!(
+            !out.contains("13800001234") && !out.contains("张先生"),
+            "{out}"
+        );
+        assert!(out.contains("T1") && out.contains(&k.hash_phone("13800001234").expect("hash")));
+    }
+
+    #[test]
+    fn redacted_broken_ticket_loses_phone_and_name() {
+        let k = ReporterKey::new("s");
+        let raw = r#"{"ticket_id":"T1","caller_name": "张\"先生","caller_phone":"138 0000 1234","note":"call 13800001234""#.as_bytes();
+        let out = String::from_utf8(redact_ticket(raw, &k)).expect("utf8");
+        assert!(
+            !out.contains("13800001234") && !out.contains("张") && !out.contains("0000 1234"),
+            "{out}"
+        );
+        assert!(out.contains("T1"), "{out}");
+    }
 
     #[test]
     fn same_caller_same_hash_and_no_digits_leak() {
