@@ -52,3 +52,42 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str]) -> Result<(), 
     }
     Ok(())
 }
+
+/// The end offset (high watermark) of every partition of `topic`: how many records it holds
+/// when nothing was deleted.
+pub async fn end_offsets(config: &KafkaConfig, topic: &str) -> Result<Vec<(i32, i64)>, BusError> {
+    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+    let consumer: BaseConsumer = config
+        .client_config("admin")
+        .set("statistics.interval.ms", "0")
+        .create()
+        .map_err(|source| BusError::Create {
+            what: "metadata client",
+            brokers: config.brokers.clone(),
+            source,
+        })?;
+    let topic = topic.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let timeout = Duration::from_secs(10);
+        let metadata = consumer
+            .fetch_metadata(Some(&topic), timeout)
+            .map_err(BusError::Metadata)?;
+        let partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic)
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        partitions
+            .into_iter()
+            .map(|p| {
+                consumer
+                    .fetch_watermarks(&topic, p, timeout)
+                    .map(|(_, high)| (p, high))
+                    .map_err(BusError::Metadata)
+            })
+            .collect()
+    })
+    .await
+    .map_err(|_| BusError::Metadata(rdkafka::error::KafkaError::Canceled))?
+}

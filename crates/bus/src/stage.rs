@@ -80,12 +80,13 @@ pub async fn run_stage<H>(
     config: &StageConfig,
     mut handler: H,
     shutdown: impl Future<Output = ()>,
-) -> Result<StageSummary, BusError>
+) -> StageSummary
 where
     H: FnMut(&Record) -> Outcome,
 {
     let mut summary = StageSummary::default();
     let mut pending = FuturesUnordered::new();
+    let mut recv_backoff = Duration::ZERO;
     tokio::pin!(shutdown);
     loop {
         let room = pending.len() < config.max_in_flight;
@@ -96,11 +97,26 @@ where
                 settle(consumer, &mut summary, done);
             }
             first = consumer.recv(), if room => {
-                let mut batch = vec![first?];
+                let first = match first {
+                    Ok(d) => {
+                        recv_backoff = Duration::ZERO;
+                        d
+                    }
+                    Err(e) => {
+                        // librdkafka reports broker trouble here and recovers by itself: the
+                        // stage waits and goes on, it never stops for it.
+                        recv_backoff = (recv_backoff * 2).clamp(Duration::from_millis(100), config.max_retry_backoff);
+                        tracing::warn!(stage = %config.name, error = %e, retry_in = ?recv_backoff, "consumer error");
+                        metrics::counter!("cityops_stage_consumer_errors_total", "stage" => config.name.clone()).increment(1);
+                        tokio::time::sleep(recv_backoff).await;
+                        continue;
+                    }
+                };
+                let mut batch = vec![first];
                 while batch.len() < config.batch_size && pending.len() + batch.len() < config.max_in_flight {
                     match consumer.recv().now_or_never() {
-                        Some(next) => batch.push(next?),
-                        None => break,
+                        Some(Ok(next)) => batch.push(next),
+                        _ => break,
                     }
                 }
                 let span = tracing::info_span!("stage_batch", stage = %config.name, records = batch.len());
@@ -149,7 +165,7 @@ where
         tracing::warn!(stage = %config.name, "outputs still undelivered at shutdown; their inputs will be redelivered");
     }
     tracing::info!(stage = %config.name, ?summary, "stage stopped");
-    Ok(summary)
+    summary
 }
 
 fn settle(consumer: &Consumer, summary: &mut StageSummary, done: (AckToken, u64, bool)) {

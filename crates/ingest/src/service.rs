@@ -102,7 +102,7 @@ pub async fn run(
         },
         shutdown.wait(),
     )
-    .await?;
+    .await;
     consumer.close();
     tracing::info!(?summary, "raw-topic intake stopped");
     let _ = watch.await;
