@@ -54,7 +54,7 @@ impl Readiness {
     /// with each check's result.
     pub async fn run(&self) -> (bool, serde_json::Map<String, serde_json::Value>) {
         let timeout = self.timeout.unwrap_or(Duration::from_secs(3));
-        let results = futures_join(self.checks.iter().map(|c| {
+        let results = futures::future::join_all(self.checks.iter().map(|c| {
             let fut = (c.check)();
             let name = c.name.clone();
             async move {
@@ -80,21 +80,6 @@ impl Readiness {
         }
         (ok, map)
     }
-}
-
-async fn futures_join<F: Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
-where
-    F: Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futs.map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        if let Ok(v) = h.await {
-            out.push(v);
-        }
-    }
-    out
 }
 
 #[derive(Clone)]
