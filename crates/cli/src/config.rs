@@ -3,6 +3,7 @@
 
 use cityops_bus::KafkaConfig;
 use cityops_ingest::IngestConfig;
+use cityops_sink::SinkConfig;
 use cityops_store::ClickHouseConfig;
 use cityops_telemetry::TelemetryConfig;
 use serde::Deserialize;
@@ -17,6 +18,7 @@ pub struct CityopsConfig {
     pub clickhouse: ClickHouseConfig,
     pub avro: AvroConfig,
     pub ingest: IngestConfig,
+    pub sink: SinkConfig,
 }
 
 /// Where the data files are.

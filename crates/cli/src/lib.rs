@@ -205,18 +205,53 @@ async fn run(config: CityopsConfig) -> Result<()> {
     tracing::info!(
         ingest = %config.ingest.listen,
         telemetry = %config.telemetry.listen,
-        "cityops running: ingest is up; enrichment, dispatch, sink and cockpit arrive with their issues"
+        "cityops running: ingest and sink are up; enrichment, dispatch and cockpit arrive with their issues"
     );
-    let ingest = cityops_ingest::run(
-        &config.kafka,
-        config.ingest.clone(),
-        catalogue,
-        codec,
-        prometheus,
-        shutdown.clone(),
-    );
-    let result = ingest.await.context("ingest service");
-    shutdown.trigger();
+    let sink = tokio::spawn({
+        let (kafka, clickhouse, sink_config, codec, shutdown) = (
+            config.kafka.clone(),
+            config.clickhouse.clone(),
+            config.sink.clone(),
+            (*codec).clone(),
+            shutdown.clone(),
+        );
+        async move { cityops_sink::run(&kafka, &clickhouse, sink_config, codec, shutdown).await }
+    });
+    let mut ingest = tokio::spawn({
+        let (kafka, ingest_config, shutdown) = (
+            config.kafka.clone(),
+            config.ingest.clone(),
+            shutdown.clone(),
+        );
+        async move {
+            cityops_ingest::run(
+                &kafka,
+                ingest_config,
+                catalogue,
+                codec,
+                prometheus,
+                shutdown,
+            )
+            .await
+        }
+    });
+    let mut sink = sink;
+    // Whichever service stops first (an error, or the shutdown signal) stops the others.
+    let (ingest_result, sink_result) = tokio::select! {
+        r = &mut ingest => {
+            shutdown.trigger();
+            (r, sink.await)
+        }
+        r = &mut sink => {
+            shutdown.trigger();
+            (ingest.await, r)
+        }
+    };
     telemetry.await.context("telemetry task")??;
-    result
+    ingest_result
+        .context("ingest task")?
+        .context("ingest service")?;
+    let sink_summary = sink_result.context("sink task")?.context("sink service")?;
+    tracing::info!(?sink_summary, "cityops stopped");
+    Ok(())
 }

@@ -16,7 +16,7 @@ use std::fmt;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::coords::{gcj02_to_wgs84, Datum};
-use crate::pii::ReporterKey;
+use crate::pii::{mask_text, ReporterKey};
 
 /// Limits and choices of intake, from the `[ingest]` config.
 #[derive(Debug, Clone, Deserialize)]
@@ -443,6 +443,17 @@ pub fn ticket_to_event(
     let district = o.opt_str("district", 64);
     let location = o.point(rules);
     let attachments = o.strings("attachments");
+    let caller_phone = match o.get("caller_phone") {
+        Some(Value::String(p)) => Some(p.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let caller_name = o
+        .get("caller_name")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let content = content.map(|t| mask_text(&t, caller_phone.as_deref(), caller_name.as_deref()));
+    let address = address.map(|t| mask_text(&t, caller_phone.as_deref(), caller_name.as_deref()));
     let reporter_hash = match o.get("caller_phone") {
         None => None,
         Some(Value::String(p)) => key.hash_phone(p),

@@ -389,6 +389,21 @@ impl<T: RowOwned + RowWrite> BatchWriter<T> {
         self.failed.take()
     }
 
+    /// Puts back a batch taken with [`take_failed`](Self::take_failed) as the failed batch
+    /// (e.g. when isolating bad rows met a server failure instead); it is retried first.
+    /// A batch already pending is merged behind it.
+    pub fn restore_failed(&mut self, mut batch: Batch<T>) {
+        if let Some(pending) = self.failed.take() {
+            for origin in pending.handled().to_vec() {
+                batch.mark_handled(origin);
+            }
+            for (row, origin) in pending.into_rows() {
+                batch.push(row, origin, 0);
+            }
+        }
+        self.failed = Some(batch);
+    }
+
     fn origin(&mut self, (topic, partition, offset): (&str, i32, i64)) -> Origin {
         let topic = match self.topics.iter().find(|t| &***t == topic) {
             Some(t) => t.clone(),
