@@ -54,10 +54,41 @@ impl Topics {
     }
 }
 
+/// What a platform process is wired to.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub brokers: String,
+    pub clickhouse: String,
+    pub topics: Topics,
+    pub database: String,
+    /// Prefix of the consumer groups.
+    pub groups: String,
+    pub reporter_secret: String,
+    /// Further `--set` overrides.
+    pub extra: Vec<String>,
+}
+
+impl Spec {
+    /// Fresh topics, database, groups and secret.
+    pub fn fresh(brokers: &str, clickhouse: &str, extra: &[String]) -> Self {
+        Self {
+            brokers: brokers.to_owned(),
+            clickhouse: clickhouse.to_owned(),
+            topics: Topics::fresh(),
+            database: cityops_testkit::unique_name("e2e"),
+            groups: cityops_testkit::unique_name("g"),
+            reporter_secret: cityops_testkit::unique_name("secret"),
+            extra: extra.to_vec(),
+        }
+    }
+}
+
 /// `cityops run` as a child process.
 pub struct Platform {
     child: Child,
     logs: Arc<Mutex<String>>,
+    /// What it was started with (start it again with this for a restart).
+    pub spec: Spec,
     pub ingest_url: String,
     pub telemetry_url: String,
     pub topics: Topics,
@@ -81,12 +112,24 @@ impl Platform {
     /// against `brokers` and the local ClickHouse, with fresh topics and database and the
     /// `extra` `--set` overrides, and waits until `/readyz` answers 200.
     pub async fn start(program: &str, brokers: &str, extra: &[String]) -> Self {
-        let clickhouse = cityops_testkit::require_clickhouse().await;
-        let topics = Topics::fresh();
-        let database = cityops_testkit::unique_name("e2e");
+        let spec = Spec::fresh(brokers, &cityops_testkit::require_clickhouse().await, extra);
+        Self::start_with(program, spec).await
+    }
+
+    /// Starts `cityops run` as `spec` says (the same spec again is a restart of the same
+    /// deployment: same topics, database and consumer groups).
+    pub async fn start_with(program: &str, spec: Spec) -> Self {
+        let Spec {
+            brokers,
+            clickhouse,
+            topics,
+            database,
+            groups,
+            reporter_secret,
+            extra,
+        } = spec;
         let ingest_port = free_port();
         let telemetry_port = free_port();
-        let reporter_secret = cityops_testkit::unique_name("secret");
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         let mut sets = vec![
             format!("kafka.brokers={brokers}"),
@@ -104,12 +147,11 @@ impl Platform {
             format!("clickhouse.database={database}"),
             format!("ingest.listen=127.0.0.1:{ingest_port}"),
             format!("telemetry.listen=127.0.0.1:{telemetry_port}"),
-            format!(
-                "ingest.consumer_group={}",
-                cityops_testkit::unique_name("ingest")
-            ),
+            format!("ingest.consumer_group={groups}_ingest"),
+            format!("sink.consumer_group={groups}_sink"),
             format!("ingest.reporter_secret=\"{reporter_secret}\""),
             "ingest.broker_check_interval_ms=300".to_owned(),
+            "sink.batch.period_ms=200".to_owned(),
             "telemetry.log_format=json".to_owned(),
             "telemetry.log_filter=debug,librdkafka=info,hyper=info,h2=info,reqwest=info".to_owned(),
         ];
@@ -135,6 +177,15 @@ impl Platform {
             logs,
             ingest_url: format!("http://127.0.0.1:{ingest_port}"),
             telemetry_url: format!("http://127.0.0.1:{telemetry_port}"),
+            spec: Spec {
+                brokers,
+                clickhouse,
+                topics: topics.clone(),
+                database: database.clone(),
+                groups,
+                reporter_secret: reporter_secret.clone(),
+                extra,
+            },
             topics,
             database,
             reporter_secret,
@@ -181,6 +232,13 @@ impl Platform {
     /// Everything the process wrote to stdout and stderr so far.
     pub fn logs(&self) -> String {
         self.logs.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Kills the process with SIGKILL (no shutdown of any kind) and reaps it.
+    pub async fn kill(mut self) -> String {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        self.logs()
     }
 
     /// Stops the process with SIGTERM and waits for it.
@@ -283,6 +341,98 @@ impl Broker {
 
 impl Drop for Broker {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A private ClickHouse server (for tests that stop and restart it), from the same config
+/// template as `make up`, with its data in a temp directory.
+pub struct PrivateClickHouse {
+    child: Option<Child>,
+    pub http_port: u16,
+    tcp_port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl PrivateClickHouse {
+    pub async fn start() -> Self {
+        let dir = std::env::temp_dir().join(cityops_testkit::unique_name("clickhouse"));
+        for sub in ["log", "data", "tmp", "user_files", "format_schemas"] {
+            std::fs::create_dir_all(dir.join(sub)).expect("clickhouse dir");
+        }
+        let mut ch = Self {
+            child: None,
+            http_port: free_port(),
+            tcp_port: free_port(),
+            dir,
+        };
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let template =
+            std::fs::read_to_string(format!("{root}/deploy/local/clickhouse-config.xml"))
+                .expect("config template");
+        let config = template
+            .replace("@DIR@", &ch.dir.display().to_string())
+            .replace("@HTTP_PORT@", &ch.http_port.to_string())
+            .replace("@TCP_PORT@", &ch.tcp_port.to_string());
+        std::fs::write(ch.dir.join("config.xml"), config).expect("write config");
+        std::fs::copy(
+            format!("{root}/deploy/local/clickhouse-users.xml"),
+            ch.dir.join("users.xml"),
+        )
+        .expect("users");
+        ch.restart().await;
+        ch
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// (Re)starts the server on the same ports and data; waits until it answers a query.
+    pub async fn restart(&mut self) {
+        let child = Command::new("/usr/sbin/clickhouse-server")
+            .arg(format!(
+                "--config-file={}",
+                self.dir.join("config.xml").display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start clickhouse-server (run `make setup`)");
+        self.child = Some(child);
+        let url = format!("{}/?query=SELECT%201", self.url());
+        cityops_testkit::eventually(
+            "the private ClickHouse to answer",
+            Duration::from_secs(60),
+            || {
+                let url = url.clone();
+                async move {
+                    let ok = reqwest::get(&url)
+                        .await
+                        .map(|r| r.status().is_success())
+                        .unwrap_or(false);
+                    ok.then_some(())
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Kills the server.
+    pub async fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.start_kill();
+            let _ = c.wait().await;
+        }
+    }
+}
+
+impl Drop for PrivateClickHouse {
+    fn drop(&mut self) {
+        if let Some(c) = self.child.as_mut() {
+            let _ = c.start_kill();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
