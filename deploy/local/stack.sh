@@ -49,7 +49,17 @@ setup() {
     cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql
   fi
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
-  log "setup complete: clickhouse-server, kcat, tansu $TANSU_VERSION"
+  # chDB (PyPI): a current ClickHouse in process, on which the store's tests also run the
+  # migrations and every query of docs/analytics.md (scripts/chdb_run.py).
+  local chdb_version=4.4.0 chdb_installed
+  chdb_installed=$(python3 -m pip show chdb 2>/dev/null || true)
+  if ! grep -qx "Version: $chdb_version" <<<"$chdb_installed"; then
+    log "installing chdb $chdb_version from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check "chdb==$chdb_version" ||
+      python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
+        "chdb==$chdb_version"
+  fi
+  log "setup complete: clickhouse-server, kcat, tansu $TANSU_VERSION, chdb $chdb_version"
 }
 
 alive() { # pidfile

@@ -59,7 +59,7 @@ async fn every_migration_applies_on_a_fresh_database_and_a_second_run_is_a_no_op
     }
     assert_eq!(engine("incidents_per_minute"), "AggregatingMergeTree");
     assert_eq!(engine("incidents_per_minute_mv"), "MaterializedView");
-    assert_eq!(engine("workorder_kpis_daily"), "View");
+    assert_eq!(engine("department_kpis_daily"), "View");
 
     let recorded: u64 = client
         .query("SELECT count() FROM schema_migrations FINAL")
@@ -127,14 +127,15 @@ async fn a_changed_applied_migration_is_refused() {
 
     // A new migration beside the restored file is the way: it applies.
     std::fs::write(&path, &original).unwrap();
+    let firmware = format!("{:03}_telemetry_firmware.sql", next_version());
     std::fs::write(
-        dir.0.join("007_telemetry_firmware.sql"),
+        dir.0.join(&firmware),
         "-- firmware version of the reporting device\n\
          ALTER TABLE telemetry ADD COLUMN firmware String DEFAULT '';",
     )
     .unwrap();
     let report = cityops_store::migrate(&config).await.unwrap();
-    assert_eq!(report.applied, vec!["007_telemetry_firmware.sql"]);
+    assert_eq!(report.applied, vec![firmware]);
 
     common::drop_database(&config).await;
 }
@@ -143,8 +144,9 @@ async fn a_changed_applied_migration_is_refused() {
 async fn a_failing_statement_names_the_file_and_records_nothing() {
     let mut config = common::fresh_config().await;
     let dir = TempMigrations::new();
+    let broken = format!("{:03}_broken.sql", next_version());
     std::fs::write(
-        dir.0.join("007_broken.sql"),
+        dir.0.join(&broken),
         "CREATE TABLE IF NOT EXISTS fine (x UInt8) ENGINE = MergeTree() ORDER BY x;\n\
          CREATE TABLE oops (x UInt8) ENGINE = NoSuchEngine;",
     )
@@ -154,20 +156,25 @@ async fn a_failing_statement_names_the_file_and_records_nothing() {
     let err = cityops_store::migrate(&config).await.unwrap_err();
     let message = err.to_string();
     assert!(
-        matches!(&err, MigrationError::Statement { file, number: 2, .. } if file == "007_broken.sql"),
+        matches!(&err, MigrationError::Statement { file, number: 2, .. } if *file == broken),
         "{message}"
     );
     assert!(message.contains("re-runnable"), "{message}");
 
     // Fixed, it applies: its first statement runs again harmlessly.
     std::fs::write(
-        dir.0.join("007_broken.sql"),
+        dir.0.join(&broken),
         "CREATE TABLE IF NOT EXISTS fine (x UInt8) ENGINE = MergeTree() ORDER BY x;",
     )
     .unwrap();
     let report = cityops_store::migrate(&config).await.unwrap();
-    assert_eq!(report.applied, vec!["007_broken.sql"]);
-    assert_eq!(report.already_applied, 6);
+    assert_eq!(report.applied, vec![broken]);
+    assert_eq!(report.already_applied, migrate::embedded().unwrap().len());
 
     common::drop_database(&config).await;
+}
+
+/// The version a new migration would take after the shipped ones.
+fn next_version() -> u32 {
+    migrate::embedded().unwrap().last().unwrap().version + 1
 }
