@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops");
+/// The sink under test, with ingest for the ticket that crosses the whole intake.
+const SERVICES: &str = r#"run.services=["ingest", "sink"]"#;
 const PHONE: &str = "13800001234";
 const NAME: &str = "张先生";
 
@@ -167,12 +169,7 @@ fn transition(order: &str, seq: i64) -> WorkOrderEvent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_topic_lands_in_clickhouse_once_and_poison_in_dead_letters() {
     let kafka = kafka_config().await;
-    let platform = Platform::start(
-        CITYOPS,
-        &kafka.brokers,
-        &["sink.batch.period_ms=200".to_owned()],
-    )
-    .await;
+    let platform = Platform::start(CITYOPS, &kafka.brokers, &[SERVICES.to_owned()]).await;
     let codec = Codec::single_object();
     let producer = Producer::new(&kafka, "test").expect("producer");
     let t = &platform.topics;

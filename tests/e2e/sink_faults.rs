@@ -14,6 +14,8 @@ use tokio::sync::watch;
 
 const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops");
 /// Records produced per test; every 100th is poison.
+/// Only what these tests are about (the platform waits for ingest's /readyz).
+const SERVICES: &str = r#"run.services=["ingest", "sink"]"#;
 const RECORDS: usize = 3000;
 const POISON_EVERY: usize = 100;
 const GOOD: u64 = (RECORDS - RECORDS / POISON_EVERY) as u64;
@@ -140,7 +142,7 @@ async fn await_produced(rx: &mut watch::Receiver<usize>, at_least: usize) {
 async fn sink_killed_with_sigkill_and_restarted_loses_and_doubles_nothing() {
     let kafka = kafka_config().await;
     let clickhouse_url = cityops_testkit::require_clickhouse().await;
-    let spec = Spec::fresh(&kafka.brokers, &clickhouse_url, &[]);
+    let spec = Spec::fresh(&kafka.brokers, &clickhouse_url, &[SERVICES.to_owned()]);
     let platform = Platform::start_with(CITYOPS, spec.clone()).await;
     let ch = clickhouse(&clickhouse_url, &spec.database);
     let (stream, mut produced) =
@@ -169,7 +171,7 @@ async fn sink_killed_with_sigkill_and_restarted_loses_and_doubles_nothing() {
 async fn clickhouse_stopped_for_20_seconds_loses_nothing() {
     let kafka = kafka_config().await;
     let mut server = PrivateClickHouse::start().await;
-    let spec = Spec::fresh(&kafka.brokers, &server.url(), &[]);
+    let spec = Spec::fresh(&kafka.brokers, &server.url(), &[SERVICES.to_owned()]);
     let platform = Platform::start_with(CITYOPS, spec.clone()).await;
     let ch = clickhouse(&server.url(), &spec.database);
     let (stream, mut produced) =

@@ -254,6 +254,23 @@ impl Platform {
     }
 }
 
+impl Drop for Platform {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let logs = self.logs();
+            let tail: String = logs
+                .chars()
+                .rev()
+                .take(20_000)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            eprintln!("---- cityops logs (last 20,000 characters) ----\n{tail}\n---- end of cityops logs ----");
+        }
+    }
+}
+
 /// A private Tansu broker (for tests that stop and restart it), storing in a temp directory.
 pub struct Broker {
     child: Option<Child>,

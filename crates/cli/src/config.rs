@@ -2,6 +2,7 @@
 //! environment variables, then `--set` flags (see `docs/operations.md`).
 
 use cityops_bus::KafkaConfig;
+use cityops_enrich::EnrichConfig;
 use cityops_ingest::IngestConfig;
 use cityops_sink::SinkConfig;
 use cityops_store::ClickHouseConfig;
@@ -12,12 +13,14 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CityopsConfig {
+    pub run: RunConfig,
     pub data: DataPaths,
     pub telemetry: TelemetryConfig,
     pub kafka: KafkaConfig,
     pub clickhouse: ClickHouseConfig,
     pub avro: AvroConfig,
     pub ingest: IngestConfig,
+    pub enrich: EnrichConfig,
     pub sink: SinkConfig,
 }
 
@@ -47,4 +50,30 @@ pub struct AvroConfig {
     /// A Confluent schema registry: values are written in the Confluent wire format. Without
     /// one, Avro single-object encoding. Readers accept both either way.
     pub schema_registry_url: Option<String>,
+}
+
+/// A service `cityops run` can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceName {
+    Ingest,
+    Enrich,
+    Sink,
+}
+
+/// What `cityops run` runs: every service in one process (a laptop, a small city), or some of
+/// them, so each stage can be deployed and scaled on its own (its consumer group shares the
+/// partitions between the instances).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    pub services: Vec<ServiceName>,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            services: vec![ServiceName::Ingest, ServiceName::Enrich, ServiceName::Sink],
+        }
+    }
 }

@@ -13,7 +13,7 @@ use cityops_telemetry::{
     health_router, install_metrics, serve, Readiness, ReadinessCheck, Shutdown,
 };
 use clap::{Parser, Subcommand};
-use config::CityopsConfig;
+use config::{CityopsConfig, ServiceName};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +48,43 @@ enum Command {
     Config,
     /// Validate the catalogue and the calendar and summarise them.
     Check,
+    /// Decide each NDJSON line (a ticket or a reading) as the services would: no Kafka, no
+    /// ClickHouse; one NDJSON decision per line on stdout.
+    DryRun {
+        /// The input file; `-` for standard input.
+        #[arg(long)]
+        input: PathBuf,
+    },
+    /// The 12345 text classifier.
+    Classify {
+        #[command(subcommand)]
+        command: ClassifyCommand,
+    },
+    /// The geography.
+    Geo {
+        #[command(subcommand)]
+        command: GeoCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClassifyCommand {
+    /// Train the model on the corpus' training split and the project's own tickets, and write
+    /// the model file the enrichment service loads.
+    Train,
+    /// Measure the model and rules on the held-out split and the generality set: accuracy and
+    /// a confusion table.
+    Eval,
+}
+
+#[derive(Subcommand)]
+enum GeoCommand {
+    /// Write the generated default geography of Shenyang (districts, streets, grids).
+    Generate {
+        /// Where to write the GeoJSON files.
+        #[arg(long, default_value = "config/geo")]
+        out: PathBuf,
+    },
 }
 
 fn load_config(cli: &Cli) -> Result<CityopsConfig> {
@@ -117,7 +154,78 @@ pub async fn main() -> Result<()> {
             Ok(())
         }
         Command::Run => run(config).await,
+        Command::DryRun { input } => dry_run(&config, &input),
+        Command::Classify { command } => classify(&config, command),
+        Command::Geo {
+            command: GeoCommand::Generate { out },
+        } => {
+            let summary = cityops_geo::generate_default(&out)
+                .with_context(|| format!("writing the geography to {}", out.display()))?;
+            println!("{summary:#?}");
+            Ok(())
+        }
     }
+}
+
+fn enricher(config: &CityopsConfig) -> Result<cityops_enrich::Enricher> {
+    let catalogue = Arc::new(load_catalogue(config)?);
+    cityops_enrich::Enricher::load(catalogue, &config.data.geo_dir, &config.enrich)
+        .context("loading enrichment")
+}
+
+fn dry_run(config: &CityopsConfig, input: &std::path::Path) -> Result<()> {
+    let enricher = enricher(config)?;
+    let rules = &config.ingest.rules;
+    let stdout = std::io::stdout().lock();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    let summary = if input == std::path::Path::new("-") {
+        cityops_enrich::dry_run(&enricher, rules, std::io::stdin().lock(), stdout, now)
+    } else {
+        let file =
+            std::fs::File::open(input).with_context(|| format!("opening {}", input.display()))?;
+        cityops_enrich::dry_run(&enricher, rules, std::io::BufReader::new(file), stdout, now)
+    }
+    .context("writing the decisions")?;
+    eprintln!(
+        "dry run: {} lines, {} decisions, {} errors",
+        summary.lines, summary.decisions, summary.errors
+    );
+    Ok(())
+}
+
+fn classify(config: &CityopsConfig, command: ClassifyCommand) -> Result<()> {
+    let catalogue = load_catalogue(config)?;
+    let mut paths = cityops_classify::Paths::under(".");
+    paths.model = config.enrich.model.clone();
+    paths.rules = config.enrich.rules.clone();
+    match command {
+        ClassifyCommand::Train => {
+            let started = std::time::Instant::now();
+            let model = cityops_classify::train_and_save(
+                &paths,
+                &catalogue,
+                &cityops_classify::TrainConfig::default(),
+            )
+            .context("training the classifier")?;
+            println!(
+                "trained {} on {} tickets in {:.1} s: {}",
+                model.version(),
+                model.header().n_train,
+                started.elapsed().as_secs_f64(),
+                paths.model.display()
+            );
+        }
+        ClassifyCommand::Eval => {
+            let (heldout, generality) = cityops_classify::evaluate_shipped(&paths, &catalogue)
+                .context("evaluating the classifier")?;
+            println!("== held-out split of the corpus (never trained on)\n{heldout}");
+            println!("== the project's generality set (never trained on)\n{generality}");
+        }
+    }
+    Ok(())
 }
 
 fn check(config: &CityopsConfig) -> Result<()> {
@@ -202,12 +310,16 @@ async fn run(config: CityopsConfig) -> Result<()> {
         );
         async move { serve(&listen, router, shutdown).await }
     });
+    let services = &config.run.services;
     tracing::info!(
+        ?services,
         ingest = %config.ingest.listen,
         telemetry = %config.telemetry.listen,
-        "cityops running: ingest and sink are up; enrichment, dispatch and cockpit arrive with their issues"
+        "cityops running (dispatch and the cockpit arrive with their issues)"
     );
-    let sink = tokio::spawn({
+    type Service = tokio::task::JoinHandle<Result<String>>;
+    let mut running: Vec<(&'static str, Service)> = Vec::new();
+    if services.contains(&ServiceName::Sink) {
         let (kafka, clickhouse, sink_config, codec, shutdown) = (
             config.kafka.clone(),
             config.clickhouse.clone(),
@@ -215,43 +327,87 @@ async fn run(config: CityopsConfig) -> Result<()> {
             (*codec).clone(),
             shutdown.clone(),
         );
-        async move { cityops_sink::run(&kafka, &clickhouse, sink_config, codec, shutdown).await }
-    });
-    let mut ingest = tokio::spawn({
-        let (kafka, ingest_config, shutdown) = (
+        running.push((
+            "sink",
+            tokio::spawn(async move {
+                let summary =
+                    cityops_sink::run(&kafka, &clickhouse, sink_config, codec, shutdown).await?;
+                Ok(format!("{summary:?}"))
+            }),
+        ));
+    }
+    if services.contains(&ServiceName::Enrich) {
+        let enricher = Arc::new(
+            cityops_enrich::Enricher::load(catalogue.clone(), &config.data.geo_dir, &config.enrich)
+                .context("loading enrichment")?,
+        );
+        let (kafka, enrich_config, codec, shutdown) = (
             config.kafka.clone(),
-            config.ingest.clone(),
+            config.enrich.clone(),
+            (*codec).clone(),
             shutdown.clone(),
         );
-        async move {
-            cityops_ingest::run(
-                &kafka,
-                ingest_config,
-                catalogue,
-                codec,
-                prometheus,
-                shutdown,
-            )
-            .await
-        }
-    });
-    let mut sink = sink;
+        running.push((
+            "enrich",
+            tokio::spawn(async move {
+                let summary =
+                    cityops_enrich::run(&kafka, &enrich_config, enricher, codec, shutdown).await?;
+                Ok(format!("{summary:?}"))
+            }),
+        ));
+    }
+    if services.contains(&ServiceName::Ingest) {
+        let (kafka, ingest_config, codec, prometheus, shutdown) = (
+            config.kafka.clone(),
+            config.ingest.clone(),
+            codec.clone(),
+            prometheus.clone(),
+            shutdown.clone(),
+        );
+        running.push((
+            "ingest",
+            tokio::spawn(async move {
+                cityops_ingest::run(
+                    &kafka,
+                    ingest_config,
+                    catalogue,
+                    codec,
+                    prometheus,
+                    shutdown,
+                )
+                .await?;
+                Ok("stopped".to_owned())
+            }),
+        ));
+    }
     // Whichever service stops first (an error, or the shutdown signal) stops the others.
-    let (ingest_result, sink_result) = tokio::select! {
-        r = &mut ingest => {
-            shutdown.trigger();
-            (r, sink.await)
+    let (names, handles): (Vec<_>, Vec<_>) = running.into_iter().unzip();
+    let mut results = Vec::new();
+    if !handles.is_empty() {
+        let (first, index, rest) = futures::future::select_all(handles).await;
+        shutdown.trigger();
+        results.push((names[index], first));
+        let rest_names = names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != index)
+            .map(|(_, n)| *n);
+        for (name, handle) in rest_names.zip(rest) {
+            results.push((name, handle.await));
         }
-        r = &mut sink => {
-            shutdown.trigger();
-            (ingest.await, r)
-        }
-    };
+    } else {
+        shutdown.wait().await;
+    }
     telemetry.await.context("telemetry task")??;
-    ingest_result
-        .context("ingest task")?
-        .context("ingest service")?;
-    let sink_summary = sink_result.context("sink task")?.context("sink service")?;
-    tracing::info!(?sink_summary, "cityops stopped");
-    Ok(())
+    let mut failed = None;
+    for (name, result) in results {
+        match result.map_err(anyhow::Error::from).and_then(|r| r) {
+            Ok(summary) => tracing::info!(service = name, summary, "service stopped"),
+            Err(e) => {
+                tracing::error!(service = name, error = format!("{e:#}"), "service failed");
+                failed.get_or_insert(e.context(format!("{name} service")));
+            }
+        }
+    }
+    failed.map_or(Ok(()), Err)
 }
