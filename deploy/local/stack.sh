@@ -117,11 +117,17 @@ up_tansu() {
   [ -n "$t" ] || { log "tansu is missing: run 'make setup'"; return 1; }
   mkdir -p "$dir"
   log "starting Tansu on 127.0.0.1:$KAFKA_PORT (storage $TANSU_STORAGE)"
-  (cd "$dir" && nohup "$t" broker \
-    --storage-engine "$TANSU_STORAGE" \
-    --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-    --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-    >"$dir/tansu.log" 2>&1 </dev/null & echo $! >"$dir/pid")
+  # A simple command in the background, so that $! is Tansu's own pid (not a subshell's)
+  # and `make down` stops exactly it.
+  (
+    cd "$dir" || exit 1
+    nohup "$t" broker \
+      --storage-engine "$TANSU_STORAGE" \
+      --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+      --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+      >"$dir/tansu.log" 2>&1 </dev/null &
+    echo $! >"$dir/pid"
+  )
   wait_for Tansu 60 port_open "$KAFKA_PORT"
 }
 
