@@ -310,3 +310,64 @@ async fn every_topic_lands_in_clickhouse_once_and_poison_in_dead_letters() {
     assert!(found.is_empty(), "personal data in ClickHouse: {found:?}");
     platform.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_clickhouse_refuses_are_dead_lettered_with_its_message_and_the_rest_written() {
+    let kafka = kafka_config().await;
+    let platform = Platform::start(CITYOPS, &kafka.brokers, &[SERVICES.to_owned()]).await;
+    let ch = clickhouse(&platform.database);
+    // A table rule the rows of some events break: ClickHouse refuses them as bad data.
+    ch.query("ALTER TABLE events ADD COLUMN numeric_id UInt64 MATERIALIZED toUInt64(source_id)")
+        .execute()
+        .await
+        .expect("alter");
+    let codec = Codec::single_object();
+    let producer = Producer::new(&kafka, "test").expect("producer");
+    let t = &platform.topics;
+    let ids = [
+        "1001",
+        "1002",
+        "NOT-A-NUMBER-1",
+        "1003",
+        "NOT-A-NUMBER-2",
+        "1004",
+    ];
+    for id in ids {
+        let mut e = event(0);
+        e.source_id = id.to_owned();
+        e.event_id = event_id_for(Source::Hotline, id);
+        let bytes = codec.encode(&t.events, &e).await.expect("encode");
+        producer
+            .send(&OutRecord::new(
+                t.events.as_str(),
+                e.event_id.as_str(),
+                bytes,
+            ))
+            .await
+            .expect("produce");
+    }
+    let refused = format!(
+        "SELECT count() FROM dead_letters FINAL WHERE stage = 'sink' AND source_topic = '{}' AND error LIKE 'ClickHouse refused the row%'",
+        t.events
+    );
+    cityops_testkit::eventually(
+        "4 rows written and 2 refused",
+        Duration::from_secs(60),
+        || {
+            let (ch, refused) = (ch.clone(), refused.clone());
+            async move {
+                let written = count(&ch, "SELECT count() FROM events FINAL").await;
+                let letters = count(&ch, &refused).await;
+                (written == 4 && letters == 2).then_some(())
+            }
+        },
+    )
+    .await;
+    let bad: u64 = count(
+        &ch,
+        "SELECT count() FROM events FINAL WHERE source_id LIKE 'NOT-A-NUMBER%'",
+    )
+    .await;
+    assert_eq!(bad, 0);
+    platform.stop().await;
+}
