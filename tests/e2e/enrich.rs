@@ -6,10 +6,13 @@ use cityops_avro::Codec;
 use cityops_bus::{OutRecord, Producer};
 use cityops_core::*;
 use cityops_e2e::platform::Platform;
+use cityops_e2e::samples;
 use cityops_e2e::{kafka_config, read_n};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops");
+
+const AT: i64 = 1_795_220_100_000;
 
 fn ticket(
     id: &str,
@@ -18,26 +21,11 @@ fn ticket(
     district: Option<&str>,
     point: Option<GeoPoint>,
 ) -> CityEvent {
-    CityEvent {
-        event_id: event_id_for(Source::Hotline, id),
-        source: Source::Hotline,
-        source_id: id.into(),
-        occurred_at_ms: 1_795_220_100_000,
-        received_at_ms: 1_795_220_101_000,
-        location: point,
-        address: address.map(Into::into),
-        district_hint: district.map(Into::into),
-        text: Some(text.into()),
-        channel: Some("phone".into()),
-        request_type: None,
-        device_id: None,
-        device_type: None,
-        metrics: BTreeMap::new(),
-        device_event: None,
-        tags: BTreeMap::new(),
-        reporter_hash: None,
-        attachments: vec![],
-    }
+    let mut e = samples::ticket(id, text, AT);
+    e.address = address.map(Into::into);
+    e.district_hint = district.map(Into::into);
+    e.location = point;
+    e
 }
 
 fn reading(
@@ -47,18 +35,7 @@ fn reading(
     value: f64,
     point: GeoPoint,
 ) -> CityEvent {
-    let id = format!("{device}@1795220100000");
-    CityEvent {
-        event_id: event_id_for(Source::Iot, &id),
-        source: Source::Iot,
-        source_id: id,
-        text: None,
-        channel: None,
-        device_id: Some(device.into()),
-        device_type: Some(device_type.into()),
-        metrics: BTreeMap::from([(metric.to_owned(), value)]),
-        ..ticket("x", "", None, None, Some(point))
-    }
+    samples::reading(device, device_type, metric, value, point, AT)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

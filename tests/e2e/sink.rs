@@ -7,7 +7,7 @@ use cityops_bus::{OutRecord, Producer};
 use cityops_core::*;
 use cityops_e2e::kafka_config;
 use cityops_e2e::platform::Platform;
-use cityops_store::{ClickHouseConfig, Compression};
+use cityops_e2e::samples;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -18,14 +18,7 @@ const PHONE: &str = "13800001234";
 const NAME: &str = "张先生";
 
 fn clickhouse(database: &str) -> clickhouse::Client {
-    ClickHouseConfig {
-        url: cityops_testkit::clickhouse_url(),
-        database: database.to_owned(),
-        validation: false,
-        compression: Compression::None,
-        ..ClickHouseConfig::default()
-    }
-    .client()
+    samples::clickhouse(&cityops_testkit::clickhouse_url(), database)
 }
 
 async fn count(client: &clickhouse::Client, sql: &str) -> u64 {
@@ -37,29 +30,20 @@ async fn count(client: &clickhouse::Client, sql: &str) -> u64 {
 }
 
 fn event(i: usize) -> CityEvent {
-    CityEvent {
-        event_id: event_id_for(Source::Hotline, &format!("SINK-{i}")),
-        source: Source::Hotline,
-        source_id: format!("SINK-{i}"),
-        occurred_at_ms: 1_795_220_100_000 + i as i64 * 60_000,
-        received_at_ms: 1_795_220_160_000 + i as i64 * 60_000,
-        location: Some(GeoPoint {
-            lat: 41.79,
-            lon: 123.36,
-        }),
-        address: Some("铁西区兴华南街58号".into()),
-        district_hint: Some("铁西区".into()),
-        text: Some("路灯不亮".into()),
-        channel: Some("phone".into()),
-        request_type: Some("投诉".into()),
-        device_id: None,
-        device_type: None,
-        metrics: BTreeMap::new(),
-        device_event: None,
-        tags: BTreeMap::new(),
-        reporter_hash: Some("ab".repeat(32)),
-        attachments: vec![],
-    }
+    let mut e = samples::ticket(
+        &format!("SINK-{i}"),
+        "路灯不亮",
+        1_795_220_100_000 + i as i64 * 60_000,
+    );
+    e.location = Some(GeoPoint {
+        lat: 41.79,
+        lon: 123.36,
+    });
+    e.address = Some("铁西区兴华南街58号".into());
+    e.district_hint = Some("铁西区".into());
+    e.request_type = Some("投诉".into());
+    e.reporter_hash = Some("ab".repeat(32));
+    e
 }
 
 fn incident(i: usize) -> Incident {

@@ -4,11 +4,10 @@
 
 use cityops_avro::Codec;
 use cityops_bus::{OutRecord, Producer};
-use cityops_core::{event_id_for, CityEvent, Source};
+use cityops_core::CityEvent;
 use cityops_e2e::kafka_config;
 use cityops_e2e::platform::{Platform, PrivateClickHouse, Spec, Topics};
-use cityops_store::{ClickHouseConfig, Compression};
-use std::collections::BTreeMap;
+use cityops_e2e::samples::{clickhouse, ticket};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -22,26 +21,13 @@ const GOOD: u64 = (RECORDS - RECORDS / POISON_EVERY) as u64;
 const POISONED: u64 = (RECORDS / POISON_EVERY) as u64;
 
 fn event(run: &str, i: usize) -> CityEvent {
-    CityEvent {
-        event_id: event_id_for(Source::Hotline, &format!("{run}-{i}")),
-        source: Source::Hotline,
-        source_id: format!("{run}-{i}"),
-        occurred_at_ms: 1_795_220_100_000 + i as i64 * 1_000,
-        received_at_ms: 1_795_220_100_500 + i as i64 * 1_000,
-        location: None,
-        address: None,
-        district_hint: Some("沈河区".into()),
-        text: Some(format!("第{i}号测试工单")),
-        channel: Some("web".into()),
-        request_type: Some("咨询".into()),
-        device_id: None,
-        device_type: None,
-        metrics: BTreeMap::new(),
-        device_event: None,
-        tags: BTreeMap::new(),
-        reporter_hash: None,
-        attachments: vec![],
-    }
+    let mut e = ticket(
+        &format!("{run}-{i}"),
+        &format!("第{i}号测试工单"),
+        1_795_220_100_000 + i as i64 * 1_000,
+    );
+    e.district_hint = Some("沈河区".into());
+    e
 }
 
 /// Produces the stream in the background, publishing how many records were acknowledged.
@@ -84,17 +70,6 @@ fn produce_stream(
         }
     });
     (handle, rx)
-}
-
-fn clickhouse(url: &str, database: &str) -> clickhouse::Client {
-    ClickHouseConfig {
-        url: url.to_owned(),
-        database: database.to_owned(),
-        validation: false,
-        compression: Compression::None,
-        ..ClickHouseConfig::default()
-    }
-    .client()
 }
 
 async fn count(client: &clickhouse::Client, sql: &str) -> Option<u64> {

@@ -1,6 +1,7 @@
 //! Shared helpers of the end-to-end tests (the tests are under `e2e/`).
 
 pub mod platform;
+pub mod samples;
 
 use cityops_bus::{admin, Consumer, KafkaConfig, OutRecord, Producer, Record};
 use std::time::Duration;

@@ -47,7 +47,7 @@ pub const MODEL_PATH: &str = "config/models/hotline_classifier.bin";
 /// The life-safety rules file, relative to the workspace root.
 pub const RULES_PATH: &str = "config/classify_rules.toml";
 /// The shared labelled corpus, relative to the workspace root.
-pub const CORPUS_PATH: &str = "../shared/data/hotline_corpus.jsonl";
+pub const CORPUS_PATH: &str = "data/classify/hotline_corpus.jsonl";
 /// The project's own training tickets (every `*.jsonl` in it), relative to the workspace root.
 pub const OWN_TRAIN_DIR: &str = "data/classify/train";
 /// The project's own held-out tickets (never trained on), relative to the workspace root.
