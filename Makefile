@@ -32,7 +32,7 @@ status:
 ## run: set up and start the stack, then the platform
 run: setup up
 	@echo "The local stack is up (ClickHouse http://127.0.0.1:$(CH_HTTP_PORT), Kafka 127.0.0.1:$(KAFKA_PORT))."
-	$(CARGO) run --bin cityops -- run
+	$(CARGO) run -p cityops-cli --bin cityops -- run
 
 ## lint: formatting and clippy, as CI runs them
 lint:

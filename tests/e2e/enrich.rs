@@ -10,7 +10,7 @@ use cityops_e2e::samples;
 use cityops_e2e::{kafka_config, read_n};
 use std::collections::HashMap;
 
-const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops");
+const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops-under-test");
 
 const AT: i64 = 1_795_220_100_000;
 

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops");
+const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops-under-test");
 const PHONE: &str = "13800001234";
 const NAME: &str = "张先生";
 

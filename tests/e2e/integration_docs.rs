@@ -7,7 +7,7 @@ use cityops_e2e::platform::Platform;
 use cityops_e2e::{kafka_config, read_n};
 use serde_json::Value;
 
-const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops");
+const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops-under-test");
 const DOC: &str = include_str!("../../docs/integration.md");
 
 #[derive(Debug)]

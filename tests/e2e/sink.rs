@@ -11,7 +11,7 @@ use cityops_e2e::samples;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops");
+const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops-under-test");
 /// The sink under test, with ingest for the ticket that crosses the whole intake.
 const SERVICES: &str = r#"run.services=["ingest", "sink"]"#;
 const PHONE: &str = "13800001234";

@@ -11,7 +11,7 @@ use cityops_e2e::samples::{clickhouse, ticket};
 use std::time::Duration;
 use tokio::sync::watch;
 
-const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops");
+const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops-under-test");
 /// Records produced per test; every 100th is poison.
 /// Only what these tests are about (the platform waits for ingest's /readyz).
 const SERVICES: &str = r#"run.services=["ingest", "sink"]"#;

@@ -108,7 +108,7 @@ fn capture(stream: impl AsyncRead + Unpin + Send + 'static, logs: Arc<Mutex<Stri
 }
 
 impl Platform {
-    /// Starts `cityops run` (the `program`, i.e. `env!("CARGO_BIN_EXE_cityops")` of the test)
+    /// Starts `cityops run` (the `program`, i.e. `env!("CARGO_BIN_EXE_cityops-under-test")` of the test)
     /// against `brokers` and the local ClickHouse, with fresh topics and database and the
     /// `extra` `--set` overrides, and waits until `/readyz` answers 200.
     pub async fn start(program: &str, brokers: &str, extra: &[String]) -> Self {
