@@ -10,6 +10,8 @@
 //! - [`chain`]: the SHA-256 hash chain and [`verify_chain`], which names the first broken link.
 //! - [`policy`] and [`timers`]: accept and resolve deadlines from the catalogue and the
 //!   government calendar, yellow at 75% and red at 100% of each, rebuilt from state.
+//! - [`auth`]: bearer tokens (configured as SHA-256) resolved to the calling department or
+//!   the command centre.
 //! - [`clock`]: the injectable [`Clock`] ([`SystemClock`], [`ManualClock`] for virtual time).
 //! - [`state`]: one partition's [`PartitionState`], event-sourced from
 //!   `city.workorders.events.v1`.
@@ -17,6 +19,7 @@
 //! No Kafka, no HTTP, no I/O: the service wiring feeds it. The rules are documented for
 //! integrators in `docs/dispatch.md`.
 
+pub mod auth;
 pub mod chain;
 pub mod clock;
 pub mod command;
@@ -28,6 +31,7 @@ pub mod routing;
 pub mod state;
 pub mod timers;
 
+pub use auth::{token_sha256, AuthError, Authenticator, TokenConfig};
 pub use chain::{verify_all, verify_chain, BrokenLink, ChainVerifier, LinkProblem, GENESIS_HASH};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{Actor, Command, CommandKind, Rejection, RejectionCode, Role, DISPATCH_ACTOR};
