@@ -25,6 +25,8 @@ pub struct Topics {
     pub workorder_events: String,
     pub telemetry: String,
     pub dead_letter: String,
+    /// Prefix of this test's department topics.
+    pub department_prefix: String,
 }
 
 impl Topics {
@@ -38,6 +40,7 @@ impl Topics {
             workorder_events: format!("{p}.workorders.events"),
             telemetry: format!("{p}.telemetry"),
             dead_letter: format!("{p}.dlq"),
+            department_prefix: format!("{p}.dept"),
         }
     }
 
@@ -143,6 +146,10 @@ impl Platform {
             format!("kafka.topics.workorder_events={}", topics.workorder_events),
             format!("kafka.topics.telemetry={}", topics.telemetry),
             format!("kafka.topics.dead_letter={}", topics.dead_letter),
+            format!(
+                "kafka.topics.department_prefix={}",
+                topics.department_prefix
+            ),
             format!("clickhouse.url={clickhouse}"),
             format!("clickhouse.database={database}"),
             format!("ingest.listen=127.0.0.1:{ingest_port}"),

@@ -17,6 +17,15 @@ pub struct AckToken {
     epoch: u64,
 }
 
+impl AckToken {
+    /// Which assignment of its partition this record belongs to: it changes when the
+    /// partition is revoked and assigned again, so state built for a partition can tell that
+    /// it must be rebuilt.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+}
+
 #[derive(Debug)]
 struct PartitionState {
     epoch: u64,

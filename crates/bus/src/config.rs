@@ -47,6 +47,9 @@ pub struct TopicsConfig {
     pub workorder_events: String,
     pub telemetry: String,
     pub dead_letter: String,
+    /// Prefix of the departments' topics: `<prefix>.<dept>.orders.v1` and
+    /// `<prefix>.<dept>.updates.v1`.
+    pub department_prefix: String,
     /// Partitions of a topic cityops creates when it is not listed in `partitions`.
     pub default_partitions: i32,
     pub replication_factor: i32,
@@ -64,6 +67,7 @@ impl Default for TopicsConfig {
             workorder_events: topics::WORKORDER_EVENTS.to_owned(),
             telemetry: topics::TELEMETRY.to_owned(),
             dead_letter: topics::DEAD_LETTER.to_owned(),
+            department_prefix: "city.dept".to_owned(),
             default_partitions: 6,
             replication_factor: 1,
             partitions: BTreeMap::new(),
@@ -78,6 +82,16 @@ impl TopicsConfig {
             .get(topic)
             .copied()
             .unwrap_or(self.default_partitions)
+    }
+
+    /// The topic of work-order snapshots for department `dept`.
+    pub fn department_orders(&self, dept: &str) -> String {
+        format!("{}.{dept}.orders.v1", self.department_prefix)
+    }
+
+    /// The topic a department reports its updates on.
+    pub fn department_updates(&self, dept: &str) -> String {
+        format!("{}.{dept}.updates.v1", self.department_prefix)
     }
 
     /// Every fixed topic of the pipeline (department topics are created per department).
@@ -121,5 +135,13 @@ mod tests {
         assert_eq!(t.partitions_of("city.events.v1"), 12);
         assert_eq!(t.partitions_of("city.incidents.v1"), 6);
         assert_eq!(t.pipeline_topics().len(), 7);
+        assert_eq!(
+            t.department_orders("gas"),
+            crate::topics::department_orders("gas")
+        );
+        assert_eq!(
+            t.department_updates("gas"),
+            crate::topics::department_updates("gas")
+        );
     }
 }

@@ -123,6 +123,14 @@ impl Consumer {
         self.inner.resume(&assignment).map_err(BusError::Receive)
     }
 
+    /// Whether `topic`/`partition` is assigned to this member now.
+    pub fn is_assigned(&self, topic: &str, partition: i32) -> bool {
+        self.inner
+            .assignment()
+            .map(|tpl| tpl.find_partition(topic, partition).is_some())
+            .unwrap_or(false)
+    }
+
     /// The consumer group.
     pub fn group(&self) -> &str {
         &self.group

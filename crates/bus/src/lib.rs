@@ -9,6 +9,7 @@
 //! - [`DeadLetters`]: the original bytes to `city.dlq.v1` with error, stage and origin headers.
 //! - [`admin::ensure_topics`]: topic creation with partition counts from config.
 //! - [`run_stage`]: the consume → handle → produce → acknowledge loop every service runs.
+//! - [`replay::read_partition`]: one partition from its beginning, to rebuild state.
 //! - Metrics: throughput counters per topic and consumer lag per partition.
 
 pub mod ack;
@@ -20,6 +21,7 @@ mod error;
 mod metrics_ctx;
 mod producer;
 mod record;
+pub mod replay;
 mod stage;
 pub mod topics;
 

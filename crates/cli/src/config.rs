@@ -2,6 +2,7 @@
 //! environment variables, then `--set` flags (see `docs/operations.md`).
 
 use cityops_bus::KafkaConfig;
+use cityops_dispatch::DispatchConfig;
 use cityops_enrich::EnrichConfig;
 use cityops_ingest::IngestConfig;
 use cityops_sink::SinkConfig;
@@ -21,6 +22,7 @@ pub struct CityopsConfig {
     pub avro: AvroConfig,
     pub ingest: IngestConfig,
     pub enrich: EnrichConfig,
+    pub dispatch: DispatchConfig,
     pub sink: SinkConfig,
 }
 
@@ -58,6 +60,7 @@ pub struct AvroConfig {
 pub enum ServiceName {
     Ingest,
     Enrich,
+    Dispatch,
     Sink,
 }
 
@@ -73,7 +76,12 @@ pub struct RunConfig {
 impl Default for RunConfig {
     fn default() -> Self {
         Self {
-            services: vec![ServiceName::Ingest, ServiceName::Enrich, ServiceName::Sink],
+            services: vec![
+                ServiceName::Ingest,
+                ServiceName::Enrich,
+                ServiceName::Dispatch,
+                ServiceName::Sink,
+            ],
         }
     }
 }

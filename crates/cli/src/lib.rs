@@ -268,7 +268,7 @@ async fn run(config: CityopsConfig) -> Result<()> {
     let prometheus = install_metrics()?;
     let shutdown = Shutdown::on_signals();
     let catalogue = Arc::new(load_catalogue(&config)?);
-    let _calendar = load_calendar(&config)?;
+    let calendar = load_calendar(&config)?;
     tracing::info!(version = catalogue.version(), "catalogue loaded");
 
     admin::ensure_topics(&config.kafka, &config.kafka.topics.pipeline_topics())
@@ -315,7 +315,7 @@ async fn run(config: CityopsConfig) -> Result<()> {
         ?services,
         ingest = %config.ingest.listen,
         telemetry = %config.telemetry.listen,
-        "cityops running (dispatch and the cockpit arrive with their issues)"
+        "cityops running (the cockpit arrives with its issue)"
     );
     type Service = tokio::task::JoinHandle<Result<String>>;
     let mut running: Vec<(&'static str, Service)> = Vec::new();
@@ -352,6 +352,30 @@ async fn run(config: CityopsConfig) -> Result<()> {
             tokio::spawn(async move {
                 let summary =
                     cityops_enrich::run(&kafka, &enrich_config, enricher, codec, shutdown).await?;
+                Ok(format!("{summary:?}"))
+            }),
+        ));
+    }
+    if services.contains(&ServiceName::Dispatch) {
+        let policy = Arc::new(cityops_dispatch::Policy::new(
+            (*catalogue).clone(),
+            calendar,
+            config.dispatch.merge,
+        ));
+        let (kafka, dispatch_config, codec, shutdown) = (
+            config.kafka.clone(),
+            config.dispatch.clone(),
+            (*codec).clone(),
+            shutdown.clone(),
+        );
+        running.push((
+            "dispatch",
+            tokio::spawn(async move {
+                let clock: Arc<dyn cityops_dispatch::Clock> =
+                    Arc::new(cityops_dispatch::SystemClock);
+                let summary =
+                    cityops_dispatch::run(&kafka, &dispatch_config, policy, clock, codec, shutdown)
+                        .await?;
                 Ok(format!("{summary:?}"))
             }),
         ));

@@ -28,6 +28,7 @@ pub mod machine;
 pub mod merge;
 pub mod policy;
 pub mod routing;
+mod service;
 pub mod state;
 pub mod timers;
 
@@ -40,5 +41,6 @@ pub use machine::{decide, status_name, ChainHead, Context, Decision, ALL_STATUSE
 pub use merge::{haversine_m, MergeConfig, MergeIndex, MergeMatch};
 pub use policy::{base_department, place_department, Deadlines, Policy, YELLOW_FRACTION};
 pub use routing::{route_incident, OrderRouting};
+pub use service::{run, DispatchConfig, DispatchError, DispatchSummary};
 pub use state::{OrderEntry, PartitionState, Replayed};
 pub use timers::{pending_escalations, Escalation, Timers};

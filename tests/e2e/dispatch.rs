@@ -1,0 +1,291 @@
+//! Dispatch over the real stack: incidents become work orders on `city.workorders.events.v1`
+//! (hash-chained) and on their departments' topics; duplicates are merged; a redelivered
+//! incident changes nothing; and a SIGKILL in the middle of a stream leaves every incident with
+//! its order, no duplicate order and unbroken chains.
+
+use cityops_avro::Codec;
+use cityops_bus::{OutRecord, Producer};
+use cityops_core::*;
+use cityops_dispatch::verify_chain;
+use cityops_e2e::platform::{Platform, Spec};
+use cityops_e2e::{kafka_config, read_n, samples};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops-under-test");
+const SERVICES: &str = r#"run.services=["ingest", "dispatch"]"#;
+
+fn incident(
+    id: &str,
+    category: &str,
+    scenario: &str,
+    severity: Severity,
+    street: &str,
+    (lat, lon): (f64, f64),
+    at_ms: i64,
+) -> Incident {
+    let mut event = samples::ticket(id, "测试", at_ms);
+    event.location = Some(GeoPoint { lat, lon });
+    Incident {
+        incident_id: event.event_id.clone(),
+        event,
+        district_code: Some(street[..6].to_owned()),
+        district_name: Some("铁西区".into()),
+        street_code: Some(street.to_owned()),
+        street_name: Some("兴华街道".into()),
+        grid_code: None,
+        location_precision: LocationPrecision::Point,
+        h3_cell: None,
+        scenario: ScenarioId::from(scenario),
+        category: CategoryId::from(category),
+        severity,
+        actionable: true,
+        classification: Classification {
+            method: ClassifiedBy::Rule,
+            rule_id: Some("test".into()),
+            confidence: 1.0,
+            model_version: None,
+        },
+        catalogue_version: "test".into(),
+        enriched_at_ms: at_ms,
+    }
+}
+
+async fn produce(producer: &Producer, codec: &Codec, topic: &str, incidents: &[Incident]) {
+    for i in incidents {
+        let bytes = codec.encode(topic, i).await.expect("encode");
+        producer
+            .send(&OutRecord::new(topic, i.partition_key(), bytes))
+            .await
+            .expect("produce");
+    }
+}
+
+async fn transitions(
+    kafka: &cityops_bus::KafkaConfig,
+    topic: &str,
+    n: usize,
+) -> Vec<WorkOrderEvent> {
+    let codec = Codec::single_object();
+    let mut out = Vec::new();
+    for r in read_n(kafka, topic, n).await {
+        let e: WorkOrderEvent = codec
+            .decode(r.payload.as_deref().unwrap_or_default())
+            .await
+            .expect("a transition");
+        assert_eq!(
+            r.key.as_deref(),
+            Some(e.order.street_key.as_bytes()),
+            "keyed by street"
+        );
+        out.push(e);
+    }
+    out
+}
+
+fn by_order(events: &[WorkOrderEvent]) -> BTreeMap<String, Vec<WorkOrderEvent>> {
+    let mut m: BTreeMap<String, Vec<WorkOrderEvent>> = BTreeMap::new();
+    for e in events {
+        m.entry(e.order_id.clone()).or_default().push(e.clone());
+    }
+    for chain in m.values_mut() {
+        chain.sort_by_key(|e| e.seq);
+    }
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incidents_become_orders_merged_and_chained_on_department_topics() {
+    let kafka = kafka_config().await;
+    let platform = Platform::start(CITYOPS, &kafka.brokers, &[SERVICES.to_owned()]).await;
+    let codec = Codec::single_object();
+    let producer = Producer::new(&kafka, "test").expect("producer");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let street = "210106001";
+    let gas = incident(
+        "GAS-1",
+        "gas_leak",
+        "emergency",
+        Severity::Critical,
+        street,
+        (41.7962, 123.3589),
+        now - 600_000,
+    );
+    // 50 m away, ten minutes later: the same leak reported again.
+    let gas_again = incident(
+        "GAS-2",
+        "gas_leak",
+        "emergency",
+        Severity::Critical,
+        street,
+        (41.79665, 123.3589),
+        now - 60_000,
+    );
+    // Same place, another category: an order of its own.
+    let heat = incident(
+        "HEAT-1",
+        "heating",
+        "utilities",
+        Severity::Normal,
+        street,
+        (41.7962, 123.3589),
+        now - 60_000,
+    );
+    produce(
+        &producer,
+        &codec,
+        &platform.topics.incidents,
+        &[gas.clone(), gas_again, heat, gas.clone()],
+    )
+    .await;
+
+    // created + dispatched, merged, created + dispatched; the redelivered first incident adds nothing.
+    let events = transitions(&kafka, &platform.topics.workorder_events, 5).await;
+    let orders = by_order(&events);
+    assert_eq!(orders.len(), 2, "{orders:#?}");
+    for chain in orders.values() {
+        verify_chain(chain).expect("an unbroken hash chain");
+    }
+    let gas_order = orders
+        .values()
+        .find(|c| c[0].order.category == CategoryId::from("gas_leak"))
+        .expect("the gas order");
+    let kinds: Vec<TransitionKind> = gas_order.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            TransitionKind::Created,
+            TransitionKind::Dispatched,
+            TransitionKind::Merged
+        ]
+    );
+    let last = &gas_order.last().expect("last").order;
+    assert_eq!(
+        last.incident_ids.len(),
+        2,
+        "the duplicate is attached (并单)"
+    );
+    assert_eq!(last.owner, DepartmentId::from("gas"));
+    assert_eq!(last.co_departments, vec![DepartmentId::from("fire_rescue")]);
+    assert_eq!(last.status, OrderStatus::Dispatched);
+    assert!(
+        last.routing_reason.contains("燃气泄漏"),
+        "{}",
+        last.routing_reason
+    );
+    assert!(last.accept_deadline_ms.is_some() && last.resolve_deadline_ms.is_some());
+    assert_eq!(
+        cityops_dispatch::street_key_of(&last.order_id),
+        Some(street)
+    );
+
+    // The owner and the co-department see the order on their topics.
+    for dept in ["gas", "fire_rescue"] {
+        let topic = format!("{}.{dept}.orders.v1", platform.topics.department_prefix);
+        let snapshots = read_n(&kafka, &topic, 3).await;
+        let latest: WorkOrder = codec
+            .decode(snapshots[2].payload.as_deref().unwrap_or_default())
+            .await
+            .expect("a WorkOrder");
+        assert_eq!(latest.order_id, last.order_id);
+        assert_eq!(latest.version, last.version);
+        assert_eq!(snapshots[2].key.as_deref(), Some(last.order_id.as_bytes()));
+    }
+    let heat_topic = format!("{}.heating.orders.v1", platform.topics.department_prefix);
+    assert_eq!(read_n(&kafka, &heat_topic, 2).await.len(), 2);
+    platform.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatch_killed_mid_stream_leaves_every_incident_one_order_and_chains_unbroken() {
+    const N: usize = 120;
+    let kafka = kafka_config().await;
+    let clickhouse = cityops_testkit::require_clickhouse().await;
+    let spec = Spec::fresh(&kafka.brokers, &clickhouse, &[SERVICES.to_owned()]);
+    let platform = Platform::start_with(CITYOPS, spec.clone()).await;
+    let codec = Codec::single_object();
+    let producer = Producer::new(&kafka, "test").expect("producer");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    // Streetlight faults 1 km apart on three streets: no two merge.
+    let incidents: Vec<Incident> = (0..N)
+        .map(|i| {
+            let street = ["210106001", "210106002", "210103001"][i % 3];
+            incident(
+                &format!("LAMP-{i}"),
+                "streetlight",
+                "city_management",
+                Severity::Normal,
+                street,
+                (41.0 + i as f64 * 0.01, 123.3),
+                now - 60_000,
+            )
+        })
+        .collect();
+    let topic = spec.topics.incidents.clone();
+    let (first, rest) = incidents.split_at(N / 3);
+    produce(&producer, &codec, &topic, first).await;
+    let stream = tokio::spawn({
+        let (producer, codec, topic, rest) = (
+            producer.clone(),
+            codec.clone(),
+            topic.clone(),
+            rest.to_vec(),
+        );
+        async move {
+            for chunk in rest.chunks(10) {
+                produce(&producer, &codec, &topic, chunk).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    // Kill it once orders are being written.
+    let _ = transitions(&kafka, &spec.topics.workorder_events, 10).await;
+    platform.kill().await;
+    let platform = Platform::start_with(CITYOPS, spec.clone()).await;
+    stream.await.expect("producer");
+
+    // Every incident ends with its order: read until N orders are dispatched.
+    let events = cityops_testkit::eventually(
+        "every incident dispatched",
+        Duration::from_secs(120),
+        || {
+            let (kafka, topic) = (kafka.clone(), spec.topics.workorder_events.clone());
+            async move {
+                let ends = cityops_bus::admin::end_offsets(&kafka, &topic).await.ok()?;
+                let total: i64 = ends.iter().map(|(_, e)| e).sum();
+                let events = transitions(&kafka, &topic, usize::try_from(total).ok()?).await;
+                let dispatched = events
+                    .iter()
+                    .filter(|e| e.kind == TransitionKind::Dispatched)
+                    .count();
+                (dispatched >= N).then_some(events)
+            }
+        },
+    )
+    .await;
+    let orders = by_order(&events);
+    assert_eq!(orders.len(), N, "one order per incident, no duplicates");
+    let mut incidents_seen = BTreeSet::new();
+    for (id, chain) in &orders {
+        verify_chain(chain).unwrap_or_else(|e| panic!("{id}: {e}"));
+        let created = chain
+            .iter()
+            .filter(|e| e.kind == TransitionKind::Created)
+            .count();
+        assert_eq!(created, 1, "{id} created once");
+        for i in &chain.last().expect("last").order.incident_ids {
+            assert!(
+                incidents_seen.insert(i.clone()),
+                "incident {i} in two orders"
+            );
+        }
+    }
+    assert_eq!(incidents_seen.len(), N, "no incident without its order");
+    platform.stop().await;
+}
