@@ -196,6 +196,60 @@ async fn incidents_become_orders_merged_and_chained_on_department_topics() {
     }
     let heat_topic = format!("{}.heating.orders.v1", platform.topics.department_prefix);
     assert_eq!(read_n(&kafka, &heat_topic, 2).await.len(), 2);
+
+    // `cityops workorders verify` over the topic: every chain holds...
+    let verify = || {
+        std::process::Command::new(CITYOPS)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .args(["--set", &format!("kafka.brokers={}", kafka.brokers)])
+            .args([
+                "--set",
+                &format!(
+                    "kafka.topics.workorder_events={}",
+                    platform.topics.workorder_events
+                ),
+            ])
+            .args(["workorders", "verify"])
+            .output()
+            .expect("run cityops workorders verify")
+    };
+    let ok = verify();
+    let out = String::from_utf8_lossy(&ok.stdout).into_owned();
+    assert!(
+        ok.status.success() && out.contains("every hash chain holds"),
+        "{out}"
+    );
+    // ...until someone rewrites history: a forged closure appended with a made-up hash.
+    let mut forged = gas_order.last().expect("last").clone();
+    forged.seq += 1;
+    forged.transition_id = format!("{}#{}", forged.order_id, forged.seq);
+    forged.prev_hash = forged.hash.clone();
+    forged.kind = TransitionKind::Closed;
+    forged.status_after = OrderStatus::Closed;
+    forged.hash = "f".repeat(64);
+    let bytes = codec
+        .encode(&platform.topics.workorder_events, &forged)
+        .await
+        .expect("encode");
+    producer
+        .send(&OutRecord::new(
+            platform.topics.workorder_events.as_str(),
+            street,
+            bytes,
+        ))
+        .await
+        .expect("produce the forgery");
+    let broken = verify();
+    let out = String::from_utf8_lossy(&broken.stdout).into_owned();
+    assert!(
+        !broken.status.success(),
+        "a forged chain fails the check: {out}"
+    );
+    assert!(
+        out.contains(&format!("BROKEN {}", forged.order_id))
+            && out.contains(&format!("{}", forged.seq)),
+        "{out}"
+    );
     platform.stop().await;
 }
 

@@ -156,6 +156,8 @@ impl Platform {
             format!("telemetry.listen=127.0.0.1:{telemetry_port}"),
             format!("ingest.consumer_group={groups}_ingest"),
             format!("sink.consumer_group={groups}_sink"),
+            format!("enrich.consumer_group={groups}_enrich"),
+            format!("dispatch.consumer_group={groups}_dispatch"),
             format!("ingest.reporter_secret=\"{reporter_secret}\""),
             "ingest.broker_check_interval_ms=300".to_owned(),
             "sink.batch.period_ms=200".to_owned(),

@@ -65,6 +65,18 @@ enum Command {
         #[command(subcommand)]
         command: GeoCommand,
     },
+    /// Work orders.
+    Workorders {
+        #[command(subcommand)]
+        command: WorkordersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkordersCommand {
+    /// Verify the hash chain of every work order on `city.workorders.events.v1` and name the
+    /// first broken link of each order whose history was rewritten. Exits non-zero if any is.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -156,6 +168,9 @@ pub async fn main() -> Result<()> {
         Command::Run => run(config).await,
         Command::DryRun { input } => dry_run(&config, &input),
         Command::Classify { command } => classify(&config, command),
+        Command::Workorders {
+            command: WorkordersCommand::Verify,
+        } => verify_workorders(&config).await,
         Command::Geo {
             command: GeoCommand::Generate { out },
         } => {
@@ -165,6 +180,57 @@ pub async fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn verify_workorders(config: &CityopsConfig) -> Result<()> {
+    let topic = &config.kafka.topics.workorder_events;
+    let codec = codec(config).await?;
+    let partitions = admin::end_offsets(&config.kafka, topic)
+        .await
+        .with_context(|| format!("reading the partitions of {topic}"))?;
+    let mut events = Vec::new();
+    for (partition, _) in partitions {
+        let records = cityops_bus::replay::read_partition(
+            &config.kafka,
+            topic,
+            partition,
+            Duration::from_secs(600),
+        )
+        .await
+        .with_context(|| format!("reading {topic} partition {partition}"))?;
+        for r in records {
+            let event: cityops_core::WorkOrderEvent = codec
+                .decode(r.payload.as_deref().unwrap_or_default())
+                .await
+                .with_context(|| {
+                    format!(
+                        "{topic} partition {partition} offset {}: not a transition",
+                        r.offset
+                    )
+                })?;
+            events.push(event);
+        }
+    }
+    let orders: std::collections::BTreeSet<&str> =
+        events.iter().map(|e| e.order_id.as_str()).collect();
+    let broken = cityops_dispatch::verify_all(events.iter());
+    println!(
+        "{} transitions of {} orders on {topic}",
+        events.len(),
+        orders.len()
+    );
+    if broken.is_empty() {
+        println!("every hash chain holds");
+        return Ok(());
+    }
+    for (order, link) in &broken {
+        println!("BROKEN {order}: {link}");
+    }
+    anyhow::bail!(
+        "{} of {} orders have a broken hash chain",
+        broken.len(),
+        orders.len()
+    )
 }
 
 fn enricher(config: &CityopsConfig) -> Result<cityops_enrich::Enricher> {
