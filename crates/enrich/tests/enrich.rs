@@ -5,7 +5,6 @@ use cityops_core::catalogue::Catalogue;
 use cityops_core::*;
 use cityops_enrich::{dry_run, EnrichConfig, Enriched, Enricher};
 use cityops_ingest::raw::IntakeRules;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -30,42 +29,14 @@ fn enricher() -> &'static Enricher {
 }
 
 fn ticket(id: &str, text: &str) -> CityEvent {
-    CityEvent {
-        event_id: event_id_for(Source::Hotline, id),
-        source: Source::Hotline,
-        source_id: id.into(),
-        occurred_at_ms: NOW - 60_000,
-        received_at_ms: NOW - 59_000,
-        location: None,
-        address: None,
-        district_hint: None,
-        text: Some(text.into()),
-        channel: Some("phone".into()),
-        request_type: None,
-        device_id: None,
-        device_type: None,
-        metrics: BTreeMap::new(),
-        device_event: None,
-        tags: BTreeMap::new(),
-        reporter_hash: None,
-        attachments: vec![],
-    }
+    cityops_testkit::samples::ticket(id, text, NOW - 60_000)
 }
 
 fn reading(device_type: &str, metrics: &[(&str, f64)], at: GeoPoint) -> CityEvent {
-    let id = format!("SY-{device_type}-1@{NOW}");
-    CityEvent {
-        event_id: event_id_for(Source::Iot, &id),
-        source: Source::Iot,
-        source_id: id,
-        location: Some(at),
-        text: None,
-        channel: None,
-        device_id: Some(format!("SY-{device_type}-1")),
-        device_type: Some(device_type.into()),
-        metrics: metrics.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
-        ..ticket("x", "")
-    }
+    let device = format!("SY-{device_type}-1");
+    let mut e = cityops_testkit::samples::reading(&device, device_type, "", 0.0, at, NOW - 60_000);
+    e.metrics = metrics.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+    e
 }
 
 fn incident(e: &CityEvent) -> Incident {

@@ -4,6 +4,8 @@
 //! A test that needs a server and does not find it fails with a message that says how to
 //! start it; it never skips itself.
 
+pub mod samples;
+
 use std::future::Future;
 use std::time::Duration;
 
