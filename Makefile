@@ -52,7 +52,10 @@ fmt:
 
 ## bench: speed and memory as ratios against baselines run side by side
 bench: setup up
-	$(CARGO) bench --workspace --locked
+	@mkdir -p target/bench && touch target/bench/.started
+	$(CARGO) bench --workspace --locked --bench '*' -- --warm-up-time 1 --measurement-time 3
+	$(CARGO) build --release --locked -p cityops-cli -p cityops-bench
+	target/release/cityops-bench run --cityops target/release/cityops --criterion-since target/bench/.started --out target/bench/report.md
 
 clean-var: down
 	rm -rf var
