@@ -15,47 +15,7 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The topic names of one test.
-#[derive(Debug, Clone)]
-pub struct Topics {
-    pub raw_iot: String,
-    pub raw_hotline: String,
-    pub events: String,
-    pub incidents: String,
-    pub workorder_events: String,
-    pub telemetry: String,
-    pub dead_letter: String,
-    /// Prefix of this test's department topics.
-    pub department_prefix: String,
-}
-
-impl Topics {
-    pub fn fresh() -> Self {
-        let p = cityops_testkit::unique_name("t");
-        Self {
-            raw_iot: format!("{p}.raw.iot"),
-            raw_hotline: format!("{p}.raw.hotline"),
-            events: format!("{p}.events"),
-            incidents: format!("{p}.incidents"),
-            workorder_events: format!("{p}.workorders.events"),
-            telemetry: format!("{p}.telemetry"),
-            dead_letter: format!("{p}.dlq"),
-            department_prefix: format!("{p}.dept"),
-        }
-    }
-
-    pub fn all(&self) -> Vec<&str> {
-        vec![
-            &self.raw_iot,
-            &self.raw_hotline,
-            &self.events,
-            &self.incidents,
-            &self.workorder_events,
-            &self.telemetry,
-            &self.dead_letter,
-        ]
-    }
-}
+pub use cityops_testkit::Topics;
 
 /// What a platform process is wired to.
 #[derive(Debug, Clone)]
@@ -77,7 +37,7 @@ impl Spec {
         Self {
             brokers: brokers.to_owned(),
             clickhouse: clickhouse.to_owned(),
-            topics: Topics::fresh(),
+            topics: Topics::fresh("t"),
             database: cityops_testkit::unique_name("e2e"),
             groups: cityops_testkit::unique_name("g"),
             reporter_secret: cityops_testkit::unique_name("secret"),
@@ -139,17 +99,6 @@ impl Platform {
             "kafka.session_timeout_ms=6000".to_owned(),
             "kafka.delivery_timeout_ms=5000".to_owned(),
             "kafka.topics.default_partitions=2".to_owned(),
-            format!("kafka.topics.raw_iot={}", topics.raw_iot),
-            format!("kafka.topics.raw_hotline={}", topics.raw_hotline),
-            format!("kafka.topics.events={}", topics.events),
-            format!("kafka.topics.incidents={}", topics.incidents),
-            format!("kafka.topics.workorder_events={}", topics.workorder_events),
-            format!("kafka.topics.telemetry={}", topics.telemetry),
-            format!("kafka.topics.dead_letter={}", topics.dead_letter),
-            format!(
-                "kafka.topics.department_prefix={}",
-                topics.department_prefix
-            ),
             format!("clickhouse.url={clickhouse}"),
             format!("clickhouse.database={database}"),
             format!("ingest.listen=127.0.0.1:{ingest_port}"),
@@ -164,6 +113,7 @@ impl Platform {
             "telemetry.log_format=json".to_owned(),
             "telemetry.log_filter=debug,librdkafka=info,hyper=info,h2=info,reqwest=info".to_owned(),
         ];
+        sets.extend(topics.overrides());
         sets.extend(extra.iter().cloned());
         let mut cmd = Command::new(program);
         cmd.current_dir(root)

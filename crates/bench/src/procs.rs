@@ -133,44 +133,7 @@ pub fn free_port() -> Result<u16> {
         .port())
 }
 
-/// The topic names of one cityops deployment under test.
-#[derive(Debug, Clone)]
-pub struct Topics {
-    pub raw_iot: String,
-    pub raw_hotline: String,
-    pub events: String,
-    pub incidents: String,
-    pub workorder_events: String,
-    pub telemetry: String,
-    pub dead_letter: String,
-}
-
-impl Topics {
-    pub fn fresh(prefix: &str) -> Self {
-        let p = cityops_testkit::unique_name(prefix);
-        Self {
-            raw_iot: format!("{p}.raw.iot"),
-            raw_hotline: format!("{p}.raw.hotline"),
-            events: format!("{p}.events"),
-            incidents: format!("{p}.incidents"),
-            workorder_events: format!("{p}.workorders.events"),
-            telemetry: format!("{p}.telemetry"),
-            dead_letter: format!("{p}.dlq"),
-        }
-    }
-
-    pub fn all(&self) -> Vec<&str> {
-        vec![
-            &self.raw_iot,
-            &self.raw_hotline,
-            &self.events,
-            &self.incidents,
-            &self.workorder_events,
-            &self.telemetry,
-            &self.dead_letter,
-        ]
-    }
-}
+pub use cityops_testkit::Topics;
 
 /// Where a `cityops run` under test is wired.
 pub struct CityopsSpec<'a> {
@@ -200,35 +163,29 @@ impl Cityops {
         let ingest_port = free_port()?;
         let telemetry_port = free_port()?;
         let groups = cityops_testkit::unique_name("bench");
-        let t = spec.topics;
         let services = spec
             .services
             .iter()
             .map(|s| format!("{s:?}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let sets = [
+        let mut sets = vec![
             format!("run.services=[{services}]"),
             format!("kafka.brokers={}", spec.brokers),
             format!("kafka.topics.default_partitions={}", spec.partitions),
-            format!("kafka.topics.raw_iot={}", t.raw_iot),
-            format!("kafka.topics.raw_hotline={}", t.raw_hotline),
-            format!("kafka.topics.events={}", t.events),
-            format!("kafka.topics.incidents={}", t.incidents),
-            format!("kafka.topics.workorder_events={}", t.workorder_events),
-            format!("kafka.topics.telemetry={}", t.telemetry),
-            format!("kafka.topics.dead_letter={}", t.dead_letter),
             format!("clickhouse.url={}", spec.clickhouse),
             format!("clickhouse.database={}", spec.database),
             format!("ingest.listen=127.0.0.1:{ingest_port}"),
             format!("telemetry.listen=127.0.0.1:{telemetry_port}"),
             format!("ingest.consumer_group={groups}_ingest"),
             format!("enrich.consumer_group={groups}_enrich"),
+            format!("dispatch.consumer_group={groups}_dispatch"),
             format!("sink.consumer_group={groups}_sink"),
             format!("ingest.reporter_secret=\"{groups}\""),
             "telemetry.log_format=json".to_owned(),
             "telemetry.log_filter=warn".to_owned(),
         ];
+        sets.extend(spec.topics.overrides());
         let mut cmd = Command::new(spec.program);
         cmd.current_dir(spec.root)
             .arg("--config")

@@ -5,6 +5,9 @@
 //! start it; it never skips itself.
 
 pub mod samples;
+mod topics;
+
+pub use topics::Topics;
 
 use std::future::Future;
 use std::time::Duration;
