@@ -147,6 +147,7 @@ fn transition(order: &str, seq: i64) -> WorkOrderEvent {
         order: wo,
         prev_hash: "0".repeat(64),
         hash: format!("{seq:064}"),
+        command_id: None,
     }
 }
 

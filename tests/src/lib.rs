@@ -1,5 +1,7 @@
 //! Shared helpers of the end-to-end tests (the tests are under `e2e/`).
 
+pub mod doc_examples;
+pub mod orders;
 pub mod platform;
 pub mod samples;
 

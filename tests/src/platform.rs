@@ -54,6 +54,8 @@ pub struct Platform {
     pub spec: Spec,
     pub ingest_url: String,
     pub telemetry_url: String,
+    /// The dispatch API.
+    pub dispatch_url: String,
     pub topics: Topics,
     pub database: String,
     pub reporter_secret: String,
@@ -93,6 +95,7 @@ impl Platform {
         } = spec;
         let ingest_port = free_port();
         let telemetry_port = free_port();
+        let dispatch_port = free_port();
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         let mut sets = vec![
             format!("kafka.brokers={brokers}"),
@@ -103,6 +106,8 @@ impl Platform {
             format!("clickhouse.database={database}"),
             format!("ingest.listen=127.0.0.1:{ingest_port}"),
             format!("telemetry.listen=127.0.0.1:{telemetry_port}"),
+            format!("dispatch.listen=127.0.0.1:{dispatch_port}"),
+            "dispatch.updates_discovery_ms=1000".to_owned(),
             format!("ingest.consumer_group={groups}_ingest"),
             format!("sink.consumer_group={groups}_sink"),
             format!("enrich.consumer_group={groups}_enrich"),
@@ -136,6 +141,7 @@ impl Platform {
             logs,
             ingest_url: format!("http://127.0.0.1:{ingest_port}"),
             telemetry_url: format!("http://127.0.0.1:{telemetry_port}"),
+            dispatch_url: format!("http://127.0.0.1:{dispatch_port}"),
             spec: Spec {
                 brokers,
                 clickhouse,

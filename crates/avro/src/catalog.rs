@@ -8,7 +8,10 @@ use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
-use cityops_core::{CityEvent, DepartmentUpdate, Incident, Reading, WorkOrder, WorkOrderEvent};
+use cityops_core::{
+    CityEvent, CommandOutcome, DepartmentUpdate, Incident, OrderCommand, Reading, WorkOrder,
+    WorkOrderEvent,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -33,17 +36,23 @@ pub enum ValueKind {
     DepartmentUpdate,
     /// `city.telemetry.v1`.
     Reading,
+    /// `city.dispatch.commands.v1`.
+    OrderCommand,
+    /// `city.dispatch.outcomes.v1` (embeds the `WorkOrder`).
+    CommandOutcome,
 }
 
 impl ValueKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ValueKind; 6] = [
+    pub const ALL: [ValueKind; 8] = [
         ValueKind::CityEvent,
         ValueKind::Incident,
         ValueKind::WorkOrder,
         ValueKind::WorkOrderEvent,
         ValueKind::DepartmentUpdate,
         ValueKind::Reading,
+        ValueKind::OrderCommand,
+        ValueKind::CommandOutcome,
     ];
 
     /// The record's name, which is also the schema file's name (`schemas/avro/<name>.avsc`).
@@ -55,6 +64,8 @@ impl ValueKind {
             ValueKind::WorkOrderEvent => "WorkOrderEvent",
             ValueKind::DepartmentUpdate => "DepartmentUpdate",
             ValueKind::Reading => "Reading",
+            ValueKind::OrderCommand => "OrderCommand",
+            ValueKind::CommandOutcome => "CommandOutcome",
         }
     }
 
@@ -71,6 +82,8 @@ impl ValueKind {
             "city.incidents.v1" => return Some(ValueKind::Incident),
             "city.workorders.events.v1" => return Some(ValueKind::WorkOrderEvent),
             "city.telemetry.v1" => return Some(ValueKind::Reading),
+            "city.dispatch.commands.v1" => return Some(ValueKind::OrderCommand),
+            "city.dispatch.outcomes.v1" => return Some(ValueKind::CommandOutcome),
             _ => {}
         }
         let dept_topic = topic.strip_prefix("city.dept.")?;
@@ -100,6 +113,10 @@ impl ValueKind {
                 include_str!("../../../schemas/avro/DepartmentUpdate.avsc")
             }
             ValueKind::Reading => include_str!("../../../schemas/avro/Reading.avsc"),
+            ValueKind::OrderCommand => include_str!("../../../schemas/avro/OrderCommand.avsc"),
+            ValueKind::CommandOutcome => {
+                include_str!("../../../schemas/avro/CommandOutcome.avsc")
+            }
         }
     }
 }
@@ -135,6 +152,11 @@ pub(crate) const HISTORY: &[(ValueKind, u32, &str)] = &[
         include_str!("../../../schemas/avro/history/WorkOrderEvent/v1.avsc"),
     ),
     (
+        ValueKind::WorkOrderEvent,
+        2,
+        include_str!("../../../schemas/avro/history/WorkOrderEvent/v2.avsc"),
+    ),
+    (
         ValueKind::DepartmentUpdate,
         1,
         include_str!("../../../schemas/avro/history/DepartmentUpdate/v1.avsc"),
@@ -143,6 +165,16 @@ pub(crate) const HISTORY: &[(ValueKind, u32, &str)] = &[
         ValueKind::Reading,
         1,
         include_str!("../../../schemas/avro/history/Reading/v1.avsc"),
+    ),
+    (
+        ValueKind::OrderCommand,
+        1,
+        include_str!("../../../schemas/avro/history/OrderCommand/v1.avsc"),
+    ),
+    (
+        ValueKind::CommandOutcome,
+        1,
+        include_str!("../../../schemas/avro/history/CommandOutcome/v1.avsc"),
     ),
 ];
 
@@ -177,6 +209,12 @@ impl TopicValue for DepartmentUpdate {
 }
 impl TopicValue for Reading {
     const KIND: ValueKind = ValueKind::Reading;
+}
+impl TopicValue for OrderCommand {
+    const KIND: ValueKind = ValueKind::OrderCommand;
+}
+impl TopicValue for CommandOutcome {
+    const KIND: ValueKind = ValueKind::CommandOutcome;
 }
 
 /// One published version of a schema (`schemas/avro/history/<Name>/v<N>.avsc`).

@@ -36,6 +36,8 @@ fn topic_of(kind: ValueKind) -> &'static str {
         ValueKind::WorkOrderEvent => "city.workorders.events.v1",
         ValueKind::DepartmentUpdate => "city.dept.fire_rescue.updates.v1",
         ValueKind::Reading => "city.telemetry.v1",
+        ValueKind::OrderCommand => "city.dispatch.commands.v1",
+        ValueKind::CommandOutcome => "city.dispatch.outcomes.v1",
     }
 }
 
@@ -76,6 +78,10 @@ fn every_type_round_trips_fully_populated_and_with_nothing_optional() {
     round_trip(&department_update_min());
     round_trip(&reading_full());
     round_trip(&reading_min());
+    round_trip(&order_command_full());
+    round_trip(&order_command_min());
+    round_trip(&command_outcome_full());
+    round_trip(&command_outcome_min());
 }
 
 /// The datum of `value`, decoded into a generic Avro record.
@@ -159,6 +165,30 @@ fn enum_symbols_are_the_rust_variants_in_order_and_travel_by_name() {
         symbols(ValueKind::DepartmentUpdate, "UpdateAction"),
         names(&all_update_actions())
     );
+    assert_eq!(
+        symbols(ValueKind::OrderCommand, "CommandAction"),
+        names(&all_command_actions())
+    );
+    assert_eq!(
+        symbols(ValueKind::OrderCommand, "CommandChannel"),
+        names(&all_command_channels())
+    );
+    assert_eq!(
+        symbols(ValueKind::CommandOutcome, "OrderStatus"),
+        names(&all_order_statuses())
+    );
+    for (i, action) in all_command_actions().into_iter().enumerate() {
+        let channel = all_command_channels()[i % 2];
+        let value = OrderCommand {
+            action,
+            channel,
+            ..order_command_full()
+        };
+        round_trip(&value);
+        let record = generic(&value);
+        assert_eq!(symbol(field(&record, "action")), serde_name(&action));
+        assert_eq!(symbol(field(&record, "channel")), serde_name(&channel));
+    }
 
     // Every variant round-trips and is written as the symbol of its serde name.
     for source in all_sources() {
@@ -388,6 +418,8 @@ fn schema_fields_are_the_rust_fields() {
     check(&work_order_event_full());
     check(&department_update_full());
     check(&reading_full());
+    check(&order_command_full());
+    check(&command_outcome_full());
 }
 
 #[test]
@@ -601,7 +633,16 @@ fn check_fixtures_of(kind: ValueKind, version: u32) {
         (ValueKind::CityEvent, 1) => check_fixture(1, city_event_full()),
         (ValueKind::Incident, 1) => check_fixture(1, incident_full()),
         (ValueKind::WorkOrder, 1) => check_fixture(1, work_order_full()),
-        (ValueKind::WorkOrderEvent, 1) => check_fixture(1, work_order_event_full()),
+        (ValueKind::WorkOrderEvent, 1) => check_fixture(
+            1,
+            WorkOrderEvent {
+                command_id: None,
+                ..work_order_event_full()
+            },
+        ),
+        (ValueKind::WorkOrderEvent, 2) => check_fixture(2, work_order_event_full()),
+        (ValueKind::OrderCommand, 1) => check_fixture(1, order_command_full()),
+        (ValueKind::CommandOutcome, 1) => check_fixture(1, command_outcome_full()),
         (ValueKind::DepartmentUpdate, 1) => check_fixture(1, department_update_full()),
         (ValueKind::Reading, 1) => check_fixture(1, reading_full()),
         _ => unknown(),

@@ -93,6 +93,22 @@ impl AckTracker {
         storable
     }
 
+    /// Records the partitions of one rebalance's assignment: they share one new epoch, so
+    /// records of the same partition number of two co-partitioned topics (assigned together)
+    /// carry the same epoch. A partition still held (an incremental assignment) keeps its own.
+    pub fn assigned<'a>(&mut self, partitions: impl IntoIterator<Item = (&'a str, i32)>) {
+        self.next_epoch += 1;
+        let epoch = self.next_epoch;
+        for (topic, partition) in partitions {
+            self.partitions
+                .entry((topic.to_owned(), partition))
+                .or_insert_with(|| PartitionState {
+                    epoch,
+                    pending: VecDeque::new(),
+                });
+        }
+    }
+
     /// Forgets a revoked partition: its pending records will be redelivered to whoever owns it
     /// next, and acknowledgements still to come for them are ignored.
     pub fn revoke(&mut self, topic: &str, partition: i32) {
@@ -111,6 +127,25 @@ impl AckTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partitions_assigned_together_share_an_epoch_until_reassigned() {
+        let mut t = AckTracker::new();
+        t.assigned([("incidents", 1), ("commands", 1), ("incidents", 0)]);
+        let i = t.handed_out("incidents", 1, 7);
+        let c = t.handed_out("commands", 1, 3);
+        assert_eq!(i.epoch(), c.epoch());
+        t.revoke("incidents", 1);
+        t.revoke("commands", 1);
+        t.assigned([("incidents", 1), ("commands", 1), ("incidents", 0)]);
+        let i2 = t.handed_out("incidents", 1, 7);
+        assert_ne!(i2.epoch(), i.epoch(), "a new assignment is a new epoch");
+        assert_eq!(i2.epoch(), t.handed_out("commands", 1, 3).epoch());
+        // Partition 0 was never revoked: it keeps its epoch.
+        assert_eq!(t.handed_out("incidents", 0, 1).epoch(), i.epoch());
+        // A late ack of the old assignment stores nothing.
+        assert_eq!(t.ack(&i), None);
+    }
 
     #[test]
     fn in_order_acks_store_each_offset() {

@@ -47,6 +47,11 @@ pub struct TopicsConfig {
     pub workorder_events: String,
     pub telemetry: String,
     pub dead_letter: String,
+    /// Order commands for dispatch (department updates and HTTP requests), keyed by the
+    /// order's street key. Partitioned like `incidents`.
+    pub commands: String,
+    /// What became of each order command, keyed by command id.
+    pub outcomes: String,
     /// Prefix of the departments' topics: `<prefix>.<dept>.orders.v1` and
     /// `<prefix>.<dept>.updates.v1`.
     pub department_prefix: String,
@@ -67,6 +72,8 @@ impl Default for TopicsConfig {
             workorder_events: topics::WORKORDER_EVENTS.to_owned(),
             telemetry: topics::TELEMETRY.to_owned(),
             dead_letter: topics::DEAD_LETTER.to_owned(),
+            commands: topics::COMMANDS.to_owned(),
+            outcomes: topics::OUTCOMES.to_owned(),
             department_prefix: "city.dept".to_owned(),
             default_partitions: 6,
             replication_factor: 1,
@@ -77,11 +84,34 @@ impl Default for TopicsConfig {
 
 impl TopicsConfig {
     /// The partition count configured for `topic`.
+    /// The commands and work-order topics, unless listed, take the partition count of the
+    /// incidents topic: dispatch needs the three partitioned alike (the same street key in
+    /// the same partition number).
     pub fn partitions_of(&self, topic: &str) -> i32 {
-        self.partitions
-            .get(topic)
-            .copied()
-            .unwrap_or(self.default_partitions)
+        if let Some(n) = self.partitions.get(topic) {
+            return *n;
+        }
+        if topic == self.commands || topic == self.workorder_events {
+            return self.partitions_of(&self.incidents);
+        }
+        self.default_partitions
+    }
+
+    /// The regular expression (librdkafka's `^` form) of every department's updates topic.
+    pub fn department_updates_pattern(&self) -> String {
+        format!(
+            "^{}\\.[^.]+(\\.[^.]+)?\\.updates\\.v1$",
+            regex_escape(&self.department_prefix)
+        )
+    }
+
+    /// The department whose updates topic `topic` is.
+    pub fn department_of_updates_topic<'a>(&self, topic: &'a str) -> Option<&'a str> {
+        topic
+            .strip_prefix(self.department_prefix.as_str())?
+            .strip_prefix('.')?
+            .strip_suffix(".updates.v1")
+            .filter(|d| !d.is_empty())
     }
 
     /// The topic of work-order snapshots for department `dept`.
@@ -104,8 +134,22 @@ impl TopicsConfig {
             &self.workorder_events,
             &self.telemetry,
             &self.dead_letter,
+            &self.commands,
+            &self.outcomes,
         ]
     }
+}
+
+/// `s` with the characters special in a POSIX extended regular expression escaped.
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    for c in s.chars() {
+        if "\\.^$|?*+()[]{}".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl KafkaConfig {
@@ -134,7 +178,7 @@ mod tests {
         t.partitions.insert("city.events.v1".into(), 12);
         assert_eq!(t.partitions_of("city.events.v1"), 12);
         assert_eq!(t.partitions_of("city.incidents.v1"), 6);
-        assert_eq!(t.pipeline_topics().len(), 7);
+        assert_eq!(t.pipeline_topics().len(), 9);
         assert_eq!(
             t.department_orders("gas"),
             crate::topics::department_orders("gas")
@@ -143,5 +187,23 @@ mod tests {
             t.department_updates("gas"),
             crate::topics::department_updates("gas")
         );
+        assert_eq!(
+            t.department_of_updates_topic("city.dept.street_office.210106001.updates.v1"),
+            Some("street_office.210106001")
+        );
+        assert_eq!(
+            t.department_of_updates_topic("city.dept.gas.orders.v1"),
+            None
+        );
+        assert_eq!(t.department_of_updates_topic("city.dept..updates.v1"), None);
+        assert_eq!(
+            t.department_updates_pattern(),
+            r"^city\.dept\.[^.]+(\.[^.]+)?\.updates\.v1$"
+        );
+        let mut u = TopicsConfig::default();
+        u.partitions.insert(u.incidents.clone(), 12);
+        assert_eq!(u.partitions_of(&u.commands), 12);
+        assert_eq!(u.partitions_of(&u.workorder_events), 12);
+        assert_eq!(u.partitions_of(&u.events), 6);
     }
 }

@@ -35,8 +35,24 @@ impl Consumer {
         group: &str,
         topics: &[&str],
     ) -> Result<Self, BusError> {
+        Self::with_settings(config, service, group, topics, &[])
+    }
+
+    /// [`Consumer::new`] with further librdkafka settings (e.g. the assignment strategy). A
+    /// topic starting with `^` is a regular expression: every matching topic, also those
+    /// created later (found within `topic.metadata.refresh.interval.ms`).
+    pub fn with_settings(
+        config: &KafkaConfig,
+        service: &str,
+        group: &str,
+        topics: &[&str],
+        settings: &[(&str, &str)],
+    ) -> Result<Self, BusError> {
         let tracker = Arc::new(Mutex::new(AckTracker::new()));
         let mut c = config.client_config(service);
+        for (k, v) in settings {
+            c.set(*k, *v);
+        }
         c.set("group.id", group)
             .set("enable.auto.commit", "true")
             .set("enable.auto.offset.store", "false")

@@ -74,6 +74,13 @@ impl ConsumerContext for BusContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
+                if let Some(tracker) = &self.tracker {
+                    let elements = tpl.elements();
+                    tracker
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .assigned(elements.iter().map(|e| (e.topic(), e.partition())));
+                }
                 tracing::info!(service = %self.service, partitions = tpl.count(), "partitions assigned")
             }
             Rebalance::Error(e) => {

@@ -8,6 +8,11 @@ pub const INCIDENTS: &str = "city.incidents.v1";
 pub const WORKORDER_EVENTS: &str = "city.workorders.events.v1";
 pub const TELEMETRY: &str = "city.telemetry.v1";
 pub const DEAD_LETTER: &str = "city.dlq.v1";
+/// Order commands for dispatch, keyed by the order's street key (co-partitioned with
+/// `city.incidents.v1`).
+pub const COMMANDS: &str = "city.dispatch.commands.v1";
+/// What became of each order command, keyed by command id.
+pub const OUTCOMES: &str = "city.dispatch.outcomes.v1";
 
 /// `city.dept.<dept>.orders.v1`: work-order snapshots for one department.
 pub fn department_orders(dept: &str) -> String {

@@ -380,6 +380,7 @@ async fn run(config: CityopsConfig) -> Result<()> {
     tracing::info!(
         ?services,
         ingest = %config.ingest.listen,
+        dispatch = %config.dispatch.listen,
         telemetry = %config.telemetry.listen,
         "cityops running (the cockpit arrives with its issue)"
     );
@@ -428,8 +429,9 @@ async fn run(config: CityopsConfig) -> Result<()> {
             calendar,
             config.dispatch.merge,
         ));
-        let (kafka, dispatch_config, codec, shutdown) = (
+        let (kafka, clickhouse, dispatch_config, codec, shutdown) = (
             config.kafka.clone(),
+            config.clickhouse.clone(),
             config.dispatch.clone(),
             (*codec).clone(),
             shutdown.clone(),
@@ -439,9 +441,16 @@ async fn run(config: CityopsConfig) -> Result<()> {
             tokio::spawn(async move {
                 let clock: Arc<dyn cityops_dispatch::Clock> =
                     Arc::new(cityops_dispatch::SystemClock);
-                let summary =
-                    cityops_dispatch::run(&kafka, &dispatch_config, policy, clock, codec, shutdown)
-                        .await?;
+                let summary = cityops_dispatch::run(
+                    &kafka,
+                    &clickhouse,
+                    &dispatch_config,
+                    policy,
+                    clock,
+                    codec,
+                    shutdown,
+                )
+                .await?;
                 Ok(format!("{summary:?}"))
             }),
         ));

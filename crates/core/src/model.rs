@@ -303,6 +303,10 @@ pub struct WorkOrderEvent {
     pub prev_hash: String,
     /// Hex SHA-256 over `prev_hash` and this transition.
     pub hash: String,
+    /// The [`OrderCommand`] that caused this transition (applied or rejected); `None` for what
+    /// dispatch does itself (create, dispatch, merge, escalate). Added in schema v2.
+    #[serde(default)]
+    pub command_id: Option<String>,
 }
 
 /// What a department reports about one of its orders.
@@ -329,6 +333,93 @@ pub struct DepartmentUpdate {
     pub reason: Option<String>,
     /// For an extension request.
     pub requested_deadline_ms: Option<i64>,
+    pub at_ms: i64,
+}
+
+/// What an actor asks of one work order: an order command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandAction {
+    /// 签收 (the owner).
+    Accept,
+    /// A progress report (the owner; a note is required).
+    Progress,
+    /// 办结 (the owner).
+    Resolve,
+    /// 退单 (the owner; a reason is required).
+    Return,
+    /// 延期申请 (the owner; a reason is required, `deadline_ms` optional).
+    RequestExtension,
+    /// 改派 (the command centre; `owner` required, `category` optional).
+    Redispatch,
+    /// 批准延期 (the command centre; `deadline_ms` optional: the one requested).
+    GrantExtension,
+    /// 结案 (the command centre).
+    Close,
+    /// 重办 (the command centre; a reason is required).
+    Reopen,
+    /// 回访 (the command centre; `score` 1–5, or a note why there is none).
+    RecordSatisfaction,
+}
+
+/// How an order command reached cityops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandChannel {
+    /// The dispatch HTTP API (the actor is the bearer token's owner).
+    Http,
+    /// A department's `city.dept.<dept>.updates.v1` topic (the actor is the topic's department).
+    Topic,
+}
+
+/// An order command on `city.dispatch.commands.v1`, keyed by the order's street key so it
+/// lands on the partition (and the dispatch instance) that owns the order. Written by dispatch
+/// itself: from a department's update topic, or from an authenticated HTTP request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderCommand {
+    /// Unique per command: `<department>:<update_id>` from a topic, `<actor>:<Idempotency-Key>`
+    /// or a random id over HTTP. A command id handled once is not applied again.
+    pub command_id: String,
+    pub order_id: String,
+    /// Who asks (authenticated): a department id or the command centre's.
+    pub actor: String,
+    pub channel: CommandChannel,
+    pub action: CommandAction,
+    pub note: Option<String>,
+    pub reason: Option<String>,
+    /// The deadline asked for (request_extension) or granted (grant_extension).
+    pub deadline_ms: Option<i64>,
+    /// The new owner of a re-dispatch.
+    pub owner: Option<String>,
+    /// The new category of a re-dispatch.
+    pub category: Option<String>,
+    /// The callback's satisfaction score, 1–5.
+    pub score: Option<i32>,
+    /// Set when the channel already knows the attempt must be refused (an update on one
+    /// department's topic that names another department): recorded as rejected with it.
+    pub refusal: Option<String>,
+    /// When the actor issued it.
+    pub at_ms: i64,
+}
+
+/// What became of an [`OrderCommand`], on `city.dispatch.outcomes.v1` (key: command id): the
+/// answer the HTTP API waits for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandOutcome {
+    pub command_id: String,
+    pub order_id: String,
+    /// The HTTP status that answers it: 200 applied; 403 not permitted or not the actor's
+    /// order; 404 no such order; 409 illegal in the order's status or already handled; 422
+    /// invalid input.
+    pub status: i32,
+    pub applied: bool,
+    /// Why it was refused.
+    pub reason: Option<String>,
+    /// The transition that records it (applied or rejected); `None` when nothing was recorded.
+    pub transition_id: Option<String>,
+    /// The order after it.
+    pub order: Option<WorkOrder>,
+    /// When dispatch decided.
     pub at_ms: i64,
 }
 

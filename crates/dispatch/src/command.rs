@@ -2,8 +2,8 @@
 //! is refused ([`Rejection`]).
 
 use cityops_core::{
-    CategoryId, DeadlineKind, DepartmentId, DepartmentUpdate, Incident, TransitionKind,
-    UpdateAction, WarningLevel,
+    CategoryId, CommandAction, CommandChannel, DeadlineKind, DepartmentId, DepartmentUpdate,
+    Incident, OrderCommand, TransitionKind, UpdateAction, WarningLevel,
 };
 use std::fmt;
 
@@ -261,21 +261,70 @@ impl Command {
         }
     }
 
-    /// The command a department's update asks for (the actor is the update's department).
-    pub fn from_update(update: &DepartmentUpdate) -> Command {
-        let note = update.note.clone();
-        match update.action {
-            UpdateAction::Accept => Command::Accept { note },
-            UpdateAction::Progress => Command::Progress { note },
-            UpdateAction::Resolve => Command::Resolve { note },
-            UpdateAction::Return => Command::Return {
-                reason: update.reason.clone(),
+    /// The state-machine command an [`OrderCommand`] asks for. A re-dispatch without an owner
+    /// names the empty department, which the state machine refuses as not in the catalogue.
+    pub fn from_order_command(c: &OrderCommand) -> Command {
+        let note = c.note.clone();
+        let reason = c.reason.clone();
+        match c.action {
+            CommandAction::Accept => Command::Accept { note },
+            CommandAction::Progress => Command::Progress { note },
+            CommandAction::Resolve => Command::Resolve { note },
+            CommandAction::Return => Command::Return { reason },
+            CommandAction::RequestExtension => Command::RequestExtension {
+                requested_deadline_ms: c.deadline_ms,
+                reason: reason.or(note),
             },
-            UpdateAction::RequestExtension => Command::RequestExtension {
-                requested_deadline_ms: update.requested_deadline_ms,
-                reason: update.reason.clone().or(note),
+            CommandAction::Redispatch => Command::Redispatch {
+                owner: DepartmentId::new(c.owner.as_deref().unwrap_or_default()),
+                category: c.category.as_deref().map(CategoryId::new),
+                reason,
+            },
+            CommandAction::GrantExtension => Command::GrantExtension {
+                new_deadline_ms: c.deadline_ms,
+                note,
+            },
+            CommandAction::Close => Command::Close { reason, note },
+            CommandAction::Reopen => Command::Reopen { reason },
+            CommandAction::RecordSatisfaction => Command::RecordSatisfaction {
+                score: c.score,
+                note,
             },
         }
+    }
+}
+
+/// The order command a department's update on `topic_department`'s updates topic asks for.
+/// The topic decides who is acting (only the department may write to it); an update that
+/// names another department is refused, and recorded on the order as such.
+pub fn command_from_update(update: &DepartmentUpdate, topic_department: &str) -> OrderCommand {
+    let action = match update.action {
+        UpdateAction::Accept => CommandAction::Accept,
+        UpdateAction::Progress => CommandAction::Progress,
+        UpdateAction::Resolve => CommandAction::Resolve,
+        UpdateAction::Return => CommandAction::Return,
+        UpdateAction::RequestExtension => CommandAction::RequestExtension,
+    };
+    let refusal = (update.department.as_str() != topic_department).then(|| {
+        format!(
+            "an update on the topic of {topic_department} names department {}: a department reports on its own topic only",
+            update.department
+        )
+    });
+    OrderCommand {
+        command_id: format!("{topic_department}:{}", update.update_id),
+        order_id: update.order_id.clone(),
+        actor: topic_department.to_owned(),
+        channel: CommandChannel::Topic,
+        action,
+        note: update.note.clone(),
+        reason: update.reason.clone(),
+        deadline_ms: update.requested_deadline_ms,
+        owner: None,
+        category: None,
+        score: None,
+        refusal,
+        at_ms: update.at_ms,
     }
 }
 

@@ -35,9 +35,12 @@ pub mod timers;
 pub use auth::{token_sha256, AuthError, Authenticator, TokenConfig};
 pub use chain::{verify_all, verify_chain, BrokenLink, ChainVerifier, LinkProblem, GENESIS_HASH};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use command::{Actor, Command, CommandKind, Rejection, RejectionCode, Role, DISPATCH_ACTOR};
+pub use command::{
+    command_from_update, Actor, Command, CommandKind, Rejection, RejectionCode, Role,
+    DISPATCH_ACTOR,
+};
 pub use ids::{order_id_for, street_key_of, transition_id_for};
-pub use machine::{decide, status_name, ChainHead, Context, Decision, ALL_STATUSES};
+pub use machine::{decide, refuse, status_name, ChainHead, Context, Decision, ALL_STATUSES};
 pub use merge::{haversine_m, MergeConfig, MergeIndex, MergeMatch};
 pub use policy::{base_department, place_department, Deadlines, Policy, YELLOW_FRACTION};
 pub use routing::{route_incident, OrderRouting};

@@ -54,6 +54,9 @@ pub struct Context<'a> {
     pub now_ms: i64,
     pub actor: &'a Actor,
     pub policy: &'a Policy,
+    /// The order command being decided, recorded on the transition (`None` for what dispatch
+    /// does itself).
+    pub command_id: Option<&'a str>,
 }
 
 /// What became of a command.
@@ -159,6 +162,28 @@ pub fn decide(head: Option<&ChainHead>, command: &Command, ctx: &Context<'_>) ->
     }
 }
 
+/// Records `command` on the order at `head` as rejected for `rejection` without deciding it:
+/// for an attempt its channel already refused (an update on one department's topic naming
+/// another department). `None`: no such order, nothing to record.
+pub fn refuse(
+    head: Option<&ChainHead>,
+    command: &Command,
+    ctx: &Context<'_>,
+    rejection: Rejection,
+) -> Decision {
+    let Some(head) = head else {
+        return Decision::Refused(Rejection::new(
+            RejectionCode::UnknownOrder,
+            "no such work order",
+        ));
+    };
+    let mut event = draft(head, command, ctx);
+    event.rejected = true;
+    event.rejection_reason = Some(rejection.reason.clone());
+    seal(&mut event, &head.hash);
+    Decision::Rejected { event, rejection }
+}
+
 /// The transition as attempted: what the command says (kept for the audit trail also when
 /// rejected), the order still unchanged.
 fn draft(head: &ChainHead, command: &Command, ctx: &Context<'_>) -> WorkOrderEvent {
@@ -185,6 +210,7 @@ fn draft(head: &ChainHead, command: &Command, ctx: &Context<'_>) -> WorkOrderEve
         order: head.order.clone(),
         prev_hash: head.hash.clone(),
         hash: String::new(),
+        command_id: ctx.command_id.map(str::to_owned),
     };
     match command {
         Command::Create { incident } => e.incident_id = Some(incident.incident_id.clone()),
@@ -778,6 +804,7 @@ fn create(incident: &Incident, ctx: &Context<'_>) -> Decision {
         order,
         prev_hash: String::new(),
         hash: String::new(),
+        command_id: ctx.command_id.map(str::to_owned),
     };
     seal(&mut event, GENESIS_HASH);
     Decision::Applied(event)

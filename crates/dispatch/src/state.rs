@@ -13,19 +13,19 @@ use crate::chain::{compute_hash, BrokenLink, ChainVerifier};
 use crate::clock::Clock;
 use crate::command::{Actor, Command, Rejection, RejectionCode};
 use crate::ids::order_id_for;
-use crate::machine::{decide, ChainHead, Context, Decision};
+use crate::machine::{decide, refuse, ChainHead, Context, Decision};
 use crate::merge::MergeIndex;
 use crate::policy::Policy;
 use crate::routing::route_incident;
 use crate::timers::{Escalation, Timers};
 use cityops_core::{
-    DepartmentUpdate, Incident, OrderStatus, TransitionKind, WorkOrder, WorkOrderEvent,
+    Incident, OrderCommand, OrderStatus, TransitionKind, WorkOrder, WorkOrderEvent,
 };
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::sync::Arc;
 
-/// How many department update ids are remembered to drop resent updates.
-const REMEMBERED_UPDATES: usize = 100_000;
+/// How many command ids a partition remembers to drop resent commands.
+const REMEMBERED_COMMANDS: usize = 100_000;
 
 /// What dispatch knows of one order.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,8 +68,9 @@ pub struct PartitionState {
     timers: Timers,
     /// Escalations refused by the state machine (should never happen): not retried.
     suppressed: BTreeSet<(String, i64, String)>,
-    seen_updates: HashSet<(String, String)>,
-    seen_order: VecDeque<(String, String)>,
+    /// Command ids recorded on transitions (bounded, oldest forgotten first).
+    seen_commands: HashSet<String>,
+    seen_order: VecDeque<String>,
 }
 
 impl PartitionState {
@@ -82,7 +83,7 @@ impl PartitionState {
             merge: MergeIndex::new(),
             timers: Timers::new(),
             suppressed: BTreeSet::new(),
-            seen_updates: HashSet::new(),
+            seen_commands: HashSet::new(),
             seen_order: VecDeque::new(),
         }
     }
@@ -141,6 +142,16 @@ impl PartitionState {
 
     /// Folds a transition into the state (no checks: callers decided to adopt it).
     fn adopt(&mut self, e: &WorkOrderEvent) {
+        if let Some(id) = &e.command_id {
+            if self.seen_commands.insert(id.clone()) {
+                self.seen_order.push_back(id.clone());
+                while self.seen_order.len() > REMEMBERED_COMMANDS {
+                    if let Some(old) = self.seen_order.pop_front() {
+                        self.seen_commands.remove(&old);
+                    }
+                }
+            }
+        }
         let order_id = e.order_id.clone();
         let entry = self
             .orders
@@ -241,6 +252,16 @@ impl PartitionState {
     /// one (unknown order) is not. A [`Command::GrantExtension`] without a deadline grants the
     /// one the department requested.
     pub fn handle_command(&mut self, order_id: &str, actor: &Actor, command: Command) -> Decision {
+        self.handle_command_as(order_id, actor, command, None)
+    }
+
+    fn handle_command_as(
+        &mut self,
+        order_id: &str,
+        actor: &Actor,
+        command: Command,
+        command_id: Option<&str>,
+    ) -> Decision {
         let now = self.clock.now_ms();
         if let Command::Create { .. } = command {
             return Decision::Refused(Rejection::new(
@@ -261,32 +282,51 @@ impl PartitionState {
             },
             other => other,
         };
-        self.decide_and_adopt(order_id, &command, actor, now)
+        self.decide_and_adopt_as(order_id, &command, actor, now, command_id)
     }
 
-    /// Handles a department's update (from its updates topic or the HTTP API). A resent update
-    /// (same department and update id, seen since this state was built) is refused as a
-    /// duplicate and not recorded.
-    pub fn handle_update(&mut self, update: &DepartmentUpdate) -> Decision {
-        let key = (
-            update.department.as_str().to_owned(),
-            update.update_id.clone(),
-        );
-        if self.seen_updates.contains(&key) {
+    /// Handles an order command (from a department's updates topic or the HTTP API, via
+    /// `city.dispatch.commands.v1`). The transition it causes, applied or rejected, carries its
+    /// `command_id`; a command id already recorded (a resend, also across restarts: the ids
+    /// are rebuilt from the history) is refused as a duplicate and not recorded again.
+    pub fn handle_order_command(&mut self, command: &OrderCommand) -> Decision {
+        if self.seen_commands.contains(&command.command_id) {
             return Decision::Refused(Rejection::new(
                 RejectionCode::Duplicate,
-                format!("update {} was already handled", update.update_id),
+                format!("command {} was already handled", command.command_id),
             ));
         }
-        self.seen_updates.insert(key.clone());
-        self.seen_order.push_back(key);
-        while self.seen_order.len() > REMEMBERED_UPDATES {
-            if let Some(old) = self.seen_order.pop_front() {
-                self.seen_updates.remove(&old);
+        let actor = Actor::from_id(&command.actor, &self.policy.command_center);
+        let order_id = command.order_id.as_str();
+        let now = self.clock.now_ms();
+        match &command.refusal {
+            Some(reason) => {
+                let ctx = Context {
+                    now_ms: now,
+                    actor: &actor,
+                    policy: &self.policy,
+                    command_id: Some(&command.command_id),
+                };
+                let head = self.orders.get(order_id).map(|e| &e.head);
+                let decision = refuse(
+                    head,
+                    &Command::from_order_command(command),
+                    &ctx,
+                    Rejection::new(RejectionCode::NotPermitted, reason.clone()),
+                );
+                if let Some(e) = decision.event() {
+                    let e = e.clone();
+                    self.adopt(&e);
+                }
+                decision
             }
+            None => self.handle_command_as(
+                order_id,
+                &actor,
+                Command::from_order_command(command),
+                Some(&command.command_id),
+            ),
         }
-        let actor = Actor::from_id(update.department.as_str(), &self.policy.command_center);
-        self.handle_command(&update.order_id, &actor, Command::from_update(update))
     }
 
     /// Emits every warning due now (yellow at 75%, red at 100% of a clock), as `escalated`
@@ -322,10 +362,22 @@ impl PartitionState {
         actor: &Actor,
         now: i64,
     ) -> Decision {
+        self.decide_and_adopt_as(order_id, command, actor, now, None)
+    }
+
+    fn decide_and_adopt_as(
+        &mut self,
+        order_id: &str,
+        command: &Command,
+        actor: &Actor,
+        now: i64,
+        command_id: Option<&str>,
+    ) -> Decision {
         let ctx = Context {
             now_ms: now,
             actor,
             policy: &self.policy,
+            command_id,
         };
         let head = self.orders.get(order_id).map(|e| &e.head);
         let decision = decide(head, command, &ctx);
@@ -392,6 +444,7 @@ impl PartitionState {
             && self.incidents == other.incidents
             && self.merge == other.merge
             && self.timers == other.timers
+            && self.seen_commands == other.seen_commands
     }
 }
 

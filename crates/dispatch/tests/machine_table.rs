@@ -262,6 +262,7 @@ fn run_table(
                 now_ms: now,
                 actor: &actor,
                 policy,
+                command_id: None,
             };
             let command = sample(*kind, category, now);
             let decision = decide(Some(head), &command, &ctx);
@@ -388,6 +389,7 @@ fn a_department_acting_on_an_order_it_does_not_own_is_told_not_your_order() {
                     now_ms: now,
                     actor: &stranger,
                     policy: &policy,
+                    command_id: None,
                 };
                 let d = decide(Some(head), &sample(*kind, "gas_leak", now), &ctx);
                 let Decision::Rejected { event, rejection } = &d else {
@@ -426,6 +428,7 @@ fn each_role_keeps_to_its_commands() {
                     now_ms: now,
                     actor: &actor,
                     policy: &policy,
+                    command_id: None,
                 };
                 let d = decide(Some(head), &sample(kind, "gas_leak", now), &ctx);
                 let Decision::Rejected { rejection, event } = &d else {
@@ -457,6 +460,7 @@ fn rejections_are_recorded_in_the_chain_and_do_not_count_as_versions() {
         now_ms: t + MIN,
         actor: &gas(),
         policy: &policy,
+        command_id: None,
     };
     let d = decide(Some(&h), &Command::Resolve { note: None }, &ctx);
     let e = d.event().unwrap().clone();
@@ -494,6 +498,7 @@ fn rejection_of(
         now_ms: now,
         actor,
         policy,
+        command_id: None,
     };
     match decide(Some(head), &command, &ctx) {
         Decision::Rejected { rejection, .. } => (rejection.code, rejection.reason),
@@ -810,6 +815,7 @@ fn unknown_orders_and_non_actionable_incidents_are_refused_unrecorded() {
         now_ms: 0,
         actor: &gas(),
         policy: &policy,
+        command_id: None,
     };
     let d = decide(None, &Command::Accept { note: None }, &ctx);
     assert!(matches!(&d, Decision::Refused(r) if r.code == RejectionCode::UnknownOrder));
@@ -818,6 +824,7 @@ fn unknown_orders_and_non_actionable_incidents_are_refused_unrecorded() {
         now_ms: 0,
         actor: &Actor::Dispatch,
         policy: &policy,
+        command_id: None,
     };
     let mut i = incident("inc-p", "occupancy", 0);
     i.actionable = false;

@@ -6,8 +6,8 @@ mod common;
 
 use cityops_core::{DepartmentUpdate, OrderStatus, TransitionKind, UpdateAction, WorkOrderEvent};
 use cityops_dispatch::{
-    order_id_for, route_incident, street_key_of, verify_all, Actor, Clock, Command, Decision,
-    ManualClock, PartitionState, RejectionCode, Replayed,
+    command_from_update, order_id_for, route_incident, street_key_of, verify_all, Actor, Clock,
+    Command, Decision, ManualClock, PartitionState, RejectionCode, Replayed,
 };
 use common::*;
 
@@ -165,11 +165,11 @@ fn two_instances_split_the_streets_and_a_rebalance_never_duplicates_an_order() {
 }
 
 #[test]
-fn department_updates_are_applied_once() {
+fn department_updates_are_applied_once_even_after_a_replay() {
     let policy = policy();
     let clock = ManualClock::new(cst("2026-11-20 16:00"));
     let mut s = state(&policy, &clock);
-    s.handle_incident(&incident("a", "gas_leak", clock.now_ms()));
+    let mut history = s.handle_incident(&incident("a", "gas_leak", clock.now_ms()));
     let order_id = s.order_of_incident("a").unwrap().to_owned();
     let update = DepartmentUpdate {
         update_id: "gas-0001".into(),
@@ -181,27 +181,58 @@ fn department_updates_are_applied_once() {
         requested_deadline_ms: None,
         at_ms: clock.now_ms(),
     };
-    assert!(s.handle_update(&update).is_applied());
-    let again = s.handle_update(&update);
+    let accept = command_from_update(&update, "gas");
+    assert_eq!(accept.command_id, "gas:gas-0001");
+    let d = s.handle_order_command(&accept);
+    assert!(d.is_applied());
+    assert_eq!(
+        d.event().unwrap().command_id.as_deref(),
+        Some("gas:gas-0001")
+    );
+    history.extend(d.into_event());
+    let again = s.handle_order_command(&accept);
     assert!(matches!(&again, Decision::Refused(r) if r.code == RejectionCode::Duplicate));
     assert_eq!(s.entry(&order_id).unwrap().head.seq, 3);
-    // The updates of another department on this order: not yours, recorded.
+    // Rebuilt from its history (a restart), the state still knows the command.
+    let mut rebuilt = state(&policy, &clock);
+    assert!(rebuilt.replay_all(history.iter()).is_empty());
+    assert!(rebuilt.same_state(&s));
+    assert_eq!(
+        rebuilt
+            .handle_order_command(&accept)
+            .rejection()
+            .unwrap()
+            .code,
+        RejectionCode::Duplicate
+    );
+    // The updates of another department on this order, on its own topic: not yours, recorded.
     let foreign = DepartmentUpdate {
         update_id: "w-1".into(),
         department: "water".into(),
         action: UpdateAction::Resolve,
         ..update.clone()
     };
-    let d = s.handle_update(&foreign);
+    let d = s.handle_order_command(&command_from_update(&foreign, "water"));
     assert_eq!(d.rejection().unwrap().code, RejectionCode::NotYourOrder);
     assert_eq!(d.rejection().unwrap().code.http_status(), 403);
+    assert_eq!(d.event().unwrap().actor, "water");
+    // The same update on the gas topic but naming water: refused by the channel, recorded.
+    let d = s.handle_order_command(&command_from_update(&foreign, "gas"));
+    let rejection = d.rejection().unwrap();
+    assert_eq!(rejection.code, RejectionCode::NotPermitted);
+    assert!(
+        rejection.reason.contains("names department water"),
+        "{rejection:?}"
+    );
+    assert!(d.event().unwrap().rejected);
+    assert_eq!(s.order(&order_id).unwrap().status, OrderStatus::Accepted);
     // A return without a reason is rejected and says so.
     let back = DepartmentUpdate {
         update_id: "gas-0002".into(),
         action: UpdateAction::Return,
         ..update.clone()
     };
-    let d = s.handle_update(&back);
+    let d = s.handle_order_command(&command_from_update(&back, "gas"));
     assert_eq!(d.rejection().unwrap().code, RejectionCode::InvalidInput);
     assert_eq!(s.order(&order_id).unwrap().status, OrderStatus::Accepted);
     // Unknown orders are refused, not recorded.
@@ -211,7 +242,10 @@ fn department_updates_are_applied_once() {
         ..update
     };
     assert_eq!(
-        s.handle_update(&lost).rejection().unwrap().code,
+        s.handle_order_command(&command_from_update(&lost, "gas"))
+            .rejection()
+            .unwrap()
+            .code,
         RejectionCode::UnknownOrder
     );
 }

@@ -13,6 +13,7 @@
 pub mod classify;
 pub mod config;
 pub mod migrate;
+pub mod orders;
 pub mod rows;
 pub mod writer;
 

@@ -537,6 +537,7 @@ impl Script {
             order: self.order.clone(),
             prev_hash: self.prev_hash.clone(),
             hash: String::new(),
+            command_id: None,
         }
     }
 

@@ -11,6 +11,8 @@ pub struct Topics {
     pub workorder_events: String,
     pub telemetry: String,
     pub dead_letter: String,
+    pub commands: String,
+    pub outcomes: String,
     /// Prefix of this deployment's department topics.
     pub department_prefix: String,
 }
@@ -27,6 +29,8 @@ impl Topics {
             workorder_events: format!("{p}.workorders.events"),
             telemetry: format!("{p}.telemetry"),
             dead_letter: format!("{p}.dlq"),
+            commands: format!("{p}.dispatch.commands"),
+            outcomes: format!("{p}.dispatch.outcomes"),
             department_prefix: format!("{p}.dept"),
         }
     }
@@ -41,6 +45,8 @@ impl Topics {
             &self.workorder_events,
             &self.telemetry,
             &self.dead_letter,
+            &self.commands,
+            &self.outcomes,
         ]
     }
 
@@ -54,6 +60,8 @@ impl Topics {
             format!("kafka.topics.workorder_events={}", self.workorder_events),
             format!("kafka.topics.telemetry={}", self.telemetry),
             format!("kafka.topics.dead_letter={}", self.dead_letter),
+            format!("kafka.topics.commands={}", self.commands),
+            format!("kafka.topics.outcomes={}", self.outcomes),
             format!("kafka.topics.department_prefix={}", self.department_prefix),
         ]
     }

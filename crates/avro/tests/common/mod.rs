@@ -208,6 +208,7 @@ pub fn work_order_event_full() -> WorkOrderEvent {
         order: work_order_full(),
         prev_hash: "0".repeat(64),
         hash: "ab".repeat(32),
+        command_id: Some("gas_company:gas-upd-0001".into()),
     }
 }
 
@@ -233,6 +234,7 @@ pub fn work_order_event_min() -> WorkOrderEvent {
         order: work_order_min(),
         prev_hash: "0".repeat(64),
         hash: "cd".repeat(32),
+        command_id: None,
     }
 }
 
@@ -422,6 +424,102 @@ pub fn all_update_actions() -> Vec<UpdateAction> {
     for v in &all {
         match v {
             Accept | Progress | Resolve | Return | RequestExtension => {}
+        }
+    }
+    all
+}
+
+pub fn order_command_full() -> OrderCommand {
+    OrderCommand {
+        command_id: "command_center:cb-0001".into(),
+        order_id: "WO-210106001-6adf9ebe35a5".into(),
+        actor: "command_center".into(),
+        channel: CommandChannel::Http,
+        action: CommandAction::Redispatch,
+        note: Some("现场核实".into()),
+        reason: Some("属地街道负责".into()),
+        deadline_ms: Some(T0 + 86_400_000),
+        owner: Some("street_office.210106001".into()),
+        category: Some("illegal_parking".into()),
+        score: Some(5),
+        refusal: Some("update names another department".into()),
+        at_ms: T0 + 60_000,
+    }
+}
+
+pub fn order_command_min() -> OrderCommand {
+    OrderCommand {
+        command_id: "c".into(),
+        order_id: "o".into(),
+        actor: "d".into(),
+        channel: CommandChannel::Topic,
+        action: CommandAction::Accept,
+        note: None,
+        reason: None,
+        deadline_ms: None,
+        owner: None,
+        category: None,
+        score: None,
+        refusal: None,
+        at_ms: 0,
+    }
+}
+
+pub fn command_outcome_full() -> CommandOutcome {
+    CommandOutcome {
+        command_id: "command_center:cb-0001".into(),
+        order_id: "WO-20261121-000042".into(),
+        status: 409,
+        applied: false,
+        reason: Some("cannot close an order that is dispatched".into()),
+        transition_id: Some("WO-20261121-000042#8".into()),
+        order: Some(work_order_full()),
+        at_ms: T0 + 61_000,
+    }
+}
+
+pub fn command_outcome_min() -> CommandOutcome {
+    CommandOutcome {
+        command_id: "c".into(),
+        order_id: "o".into(),
+        status: 404,
+        applied: false,
+        reason: None,
+        transition_id: None,
+        order: None,
+        at_ms: 0,
+    }
+}
+
+pub fn all_command_actions() -> Vec<CommandAction> {
+    use CommandAction::*;
+    let all = vec![
+        Accept,
+        Progress,
+        Resolve,
+        Return,
+        RequestExtension,
+        Redispatch,
+        GrantExtension,
+        Close,
+        Reopen,
+        RecordSatisfaction,
+    ];
+    for v in &all {
+        match v {
+            Accept | Progress | Resolve | Return | RequestExtension | Redispatch
+            | GrantExtension | Close | Reopen | RecordSatisfaction => {}
+        }
+    }
+    all
+}
+
+pub fn all_command_channels() -> Vec<CommandChannel> {
+    use CommandChannel::*;
+    let all = vec![Http, Topic];
+    for v in &all {
+        match v {
+            Http | Topic => {}
         }
     }
     all

@@ -160,6 +160,7 @@ pub fn step(
         now_ms: now,
         actor,
         policy,
+        command_id: None,
     };
     match decide(Some(head), &command, &ctx) {
         Decision::Applied(e) => ChainHead::from_event(&e),
@@ -173,6 +174,7 @@ pub fn created(policy: &Policy, incident: &Incident, now: i64) -> ChainHead {
         now_ms: now,
         actor: &Actor::Dispatch,
         policy,
+        command_id: None,
     };
     match decide(
         None,

@@ -143,5 +143,6 @@ pub fn transition(order_id: &str, seq: i64) -> WorkOrderEvent {
         order,
         prev_hash: "0".repeat(64),
         hash: "ab".repeat(32),
+        command_id: None,
     }
 }

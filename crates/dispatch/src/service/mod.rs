@@ -1,22 +1,34 @@
-//! The dispatch stage: incidents (`city.incidents.v1`, keyed by street) become work orders.
-//! For each partition it owns, dispatch first replays that partition of
-//! `city.workorders.events.v1` (the same key, so the same partition number) to rebuild the
-//! orders, their clocks and the incidents already handled; then every incident is created,
-//! dispatched or merged, each transition is produced to `city.workorders.events.v1` and the
-//! order's snapshot to its departments' `city.dept.<dept>.orders.v1`, and only then is the
-//! incident acknowledged. Warnings are emitted by the timers of the partitions it owns.
+//! The dispatch service.
+//!
+//! - The stage: one consumer group reads `city.incidents.v1` and the order commands of
+//!   `city.dispatch.commands.v1`, co-partitioned (same key, same partition count, range
+//!   assignment), so partition `p` of both belongs to one instance, which owns the state of
+//!   partition `p`. For each partition it owns, dispatch first replays that partition of
+//!   `city.workorders.events.v1` (the same key, so the same partition number) to rebuild the
+//!   orders, their clocks and the commands already handled; then every incident is created,
+//!   dispatched or merged and every command decided, each transition is produced to
+//!   `city.workorders.events.v1` and the order's snapshot to its departments'
+//!   `city.dept.<dept>.orders.v1`, a command's outcome to `city.dispatch.outcomes.v1`, and
+//!   only then is the input acknowledged. Warnings are emitted by the timers of the
+//!   partitions it owns.
+//! - [`forward`]: department updates topics → order commands.
+//! - [`api`]: the HTTP API → order commands, answered with their outcomes.
+
+pub mod api;
+pub mod forward;
 
 use cityops_avro::Codec;
 use cityops_bus::{
     admin, replay, BusError, Consumer, DeadLetters, KafkaConfig, OutRecord, Producer, Record,
 };
-use cityops_core::{Incident, OrderStatus, WorkOrderEvent};
+use cityops_core::{CommandOutcome, Incident, OrderCommand, OrderStatus, WorkOrderEvent};
+use cityops_store::ClickHouseConfig;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::TokenConfig;
+use crate::auth::{AuthError, Authenticator, TokenConfig};
 use crate::clock::Clock;
 use crate::command::{Actor, Command};
 use crate::machine::Decision;
@@ -29,6 +41,8 @@ use crate::state::PartitionState;
 #[serde(default, deny_unknown_fields)]
 pub struct DispatchConfig {
     pub consumer_group: String,
+    /// Where the HTTP API for departments and the command centre listens.
+    pub listen: String,
     /// Duplicate merging (并单): distance and window.
     pub merge: MergeConfig,
     /// Bearer tokens of the departments and the command centre (SHA-256).
@@ -37,17 +51,31 @@ pub struct DispatchConfig {
     pub replay_timeout_ms: u64,
     /// Longest pause between two looks at the timers, in milliseconds.
     pub max_tick_ms: u64,
+    /// How long an HTTP command waits for its outcome before answering 202 (queued).
+    pub answer_timeout_ms: u64,
+    /// How soon a department's new updates topic is noticed, in milliseconds.
+    pub updates_discovery_ms: u64,
 }
 
 impl Default for DispatchConfig {
     fn default() -> Self {
         Self {
             consumer_group: "cityops-dispatch".to_owned(),
+            listen: "127.0.0.1:8083".to_owned(),
             merge: MergeConfig::default(),
             tokens: TokenConfig::default(),
             replay_timeout_ms: 120_000,
             max_tick_ms: 1_000,
+            answer_timeout_ms: 10_000,
+            updates_discovery_ms: 10_000,
         }
+    }
+}
+
+impl DispatchConfig {
+    /// The consumer group that reads the departments' updates topics.
+    pub fn updates_group(&self) -> String {
+        format!("{}-updates", self.consumer_group)
     }
 }
 
@@ -56,12 +84,27 @@ impl Default for DispatchConfig {
 pub enum DispatchError {
     #[error(transparent)]
     Bus(#[from] BusError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Telemetry(#[from] cityops_telemetry::TelemetryError),
+    #[error(
+        "{incidents} has {incidents_n} partitions, {other} has {other_n}: dispatch needs the \
+         incidents, commands and work-order topics partitioned alike (see docs/operations.md)"
+    )]
+    Partitions {
+        incidents: String,
+        incidents_n: usize,
+        other: String,
+        other_n: usize,
+    },
 }
 
 /// What a dispatch run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DispatchSummary {
     pub incidents: u64,
+    pub commands: u64,
     pub transitions: u64,
     pub replayed: u64,
     pub dead_lettered: u64,
@@ -75,15 +118,35 @@ struct Stage<'a> {
     codec: Codec,
     producer: Producer,
     dead_letters: DeadLetters,
-    /// Per incidents partition: the assignment epoch it was built for, and its state.
+    /// Per partition number: the assignment epoch it was built for, and its state.
     partitions: HashMap<i32, (u64, PartitionState)>,
     department_topics: HashSet<String>,
     summary: DispatchSummary,
 }
 
-/// Runs the dispatch stage until `shutdown`.
+/// Checks that the topics dispatch co-partitions have the same partition count.
+async fn check_partitions(kafka: &KafkaConfig) -> Result<(), DispatchError> {
+    let topics = &kafka.topics;
+    let incidents_n = admin::end_offsets(kafka, &topics.incidents).await?.len();
+    for other in [&topics.commands, &topics.workorder_events] {
+        let other_n = admin::end_offsets(kafka, other).await?.len();
+        if other_n != incidents_n {
+            return Err(DispatchError::Partitions {
+                incidents: topics.incidents.clone(),
+                incidents_n,
+                other: other.clone(),
+                other_n,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Runs the dispatch service until `shutdown`: the stage, the department updates forwarder
+/// and the HTTP API on `config.listen`.
 pub async fn run(
     kafka: &KafkaConfig,
+    clickhouse: &ClickHouseConfig,
     config: &DispatchConfig,
     policy: Arc<Policy>,
     clock: Arc<dyn Clock>,
@@ -91,11 +154,15 @@ pub async fn run(
     shutdown: cityops_telemetry::Shutdown,
 ) -> Result<DispatchSummary, DispatchError> {
     let topics = &kafka.topics;
+    // A malformed token hash stops dispatch before it touches anything.
+    Authenticator::new(&config.tokens)?;
     if let Err(e) = admin::ensure_topics(
         kafka,
         &[
             &topics.incidents,
             &topics.workorder_events,
+            &topics.commands,
+            &topics.outcomes,
             &topics.dead_letter,
         ],
     )
@@ -103,12 +170,50 @@ pub async fn run(
     {
         tracing::warn!(error = %e, "could not ensure the dispatch topics");
     }
+    check_partitions(kafka).await?;
+    for result in [
+        codec.register::<OrderCommand>(&topics.commands).await,
+        codec.register::<CommandOutcome>(&topics.outcomes).await,
+    ] {
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not register a dispatch schema yet");
+        }
+    }
     let producer = Producer::new(kafka, "dispatch")?;
-    let consumer = Consumer::new(
+
+    let api = api::Api::start(
+        kafka,
+        config,
+        producer.clone(),
+        codec.clone(),
+        clickhouse.client(),
+        policy.command_center.clone(),
+        shutdown.clone(),
+    )
+    .await?;
+    let http = tokio::spawn({
+        let (listen, router, shutdown) = (config.listen.clone(), api.router(), shutdown.clone());
+        async move { cityops_telemetry::serve(&listen, router, shutdown).await }
+    });
+    let forwarder = tokio::spawn({
+        let (kafka, group, discovery, producer, codec, shutdown) = (
+            kafka.clone(),
+            config.updates_group(),
+            config.updates_discovery_ms,
+            producer.clone(),
+            codec.clone(),
+            shutdown.clone(),
+        );
+        async move { forward::run(&kafka, &group, discovery, producer, codec, shutdown.wait()).await }
+    });
+
+    let consumer = Consumer::with_settings(
         kafka,
         "dispatch",
         &config.consumer_group,
-        &[&topics.incidents],
+        &[&topics.incidents, &topics.commands],
+        // Range assignment gives partition p of both topics to the same member.
+        &[("partition.assignment.strategy", "range")],
     )?;
     let mut stage = Stage {
         kafka,
@@ -139,7 +244,13 @@ pub async fn run(
             () = tokio::time::sleep(wake) => stage.tick(&consumer).await,
             delivery = consumer.recv() => match delivery {
                 Ok(d) => {
-                    stage.handle(&d.record, d.token.epoch()).await;
+                    let span = tracing::debug_span!("dispatch", topic = %d.record.topic, partition = d.record.partition, offset = d.record.offset);
+                    let _entered = span.enter();
+                    if d.record.topic == topics.commands {
+                        stage.handle_command(&d.record, d.token.epoch()).await;
+                    } else {
+                        stage.handle_incident(&d.record, d.token.epoch()).await;
+                    }
                     consumer.ack(&d.token);
                 }
                 Err(e) => {
@@ -151,6 +262,15 @@ pub async fn run(
     }
     consumer.close();
     tracing::info!(summary = ?stage.summary, "dispatch stopped");
+    match forwarder.await {
+        Ok(Ok(summary)) => tracing::info!(?summary, "department updates forwarder stopped"),
+        Ok(Err(e)) => tracing::error!(error = %e, "department updates forwarder failed"),
+        Err(e) => tracing::error!(error = %e, "department updates forwarder task failed"),
+    }
+    match http.await {
+        Ok(r) => r?,
+        Err(e) => tracing::error!(error = %e, "dispatch HTTP API task failed"),
+    }
     Ok(stage.summary)
 }
 
@@ -221,31 +341,91 @@ impl Stage<'_> {
             .1
     }
 
-    async fn handle(&mut self, record: &Record, epoch: u64) {
-        self.summary.incidents += 1;
-        let incident: Incident = match self
+    async fn dead_letter(&mut self, record: &Record, reason: &str) {
+        let mut pause = Duration::from_millis(100);
+        while let Err(err) = self.dead_letters.send(record, reason).await {
+            tracing::warn!(error = %err, "dead letter not delivered; retrying");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+        self.summary.dead_lettered += 1;
+    }
+
+    /// The value of `record`, or `None` once it is dead-lettered as undecodable.
+    async fn decode<T: cityops_avro::TopicValue>(
+        &mut self,
+        record: &Record,
+        what: &str,
+    ) -> Option<T> {
+        match self
             .codec
             .decode(record.payload.as_deref().unwrap_or_default())
             .await
         {
-            Ok(i) => i,
+            Ok(v) => Some(v),
             Err(e) => {
-                let reason = format!("cannot decode the incident: {e}");
-                let mut pause = Duration::from_millis(100);
-                while let Err(err) = self.dead_letters.send(record, &reason).await {
-                    tracing::warn!(error = %err, "dead letter not delivered; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                self.summary.dead_lettered += 1;
-                return;
+                self.dead_letter(record, &format!("cannot decode the {what}: {e}"))
+                    .await;
+                None
             }
+        }
+    }
+
+    async fn handle_incident(&mut self, record: &Record, epoch: u64) {
+        self.summary.incidents += 1;
+        let Some(incident) = self.decode::<Incident>(record, "incident").await else {
+            return;
         };
         let events = self
             .state(record.partition, epoch)
             .await
             .handle_incident(&incident);
         self.publish(&events).await;
+    }
+
+    /// Decides an order command, records its transition (applied or rejected) and answers it
+    /// on the outcomes topic.
+    async fn handle_command(&mut self, record: &Record, epoch: u64) {
+        self.summary.commands += 1;
+        let Some(command) = self.decode::<OrderCommand>(record, "order command").await else {
+            return;
+        };
+        let state = self.state(record.partition, epoch).await;
+        let decision = state.handle_order_command(&command);
+        let now = state.now_ms();
+        let order = decision
+            .event()
+            .map(|e| e.order.clone())
+            .or_else(|| state.order(&command.order_id).cloned());
+        let outcome = CommandOutcome {
+            command_id: command.command_id.clone(),
+            order_id: command.order_id.clone(),
+            status: decision
+                .rejection()
+                .map_or(200, |r| i32::from(r.code.http_status())),
+            applied: decision.is_applied(),
+            reason: decision.rejection().map(|r| r.reason.clone()),
+            transition_id: decision.event().map(|e| e.transition_id.clone()),
+            order,
+            at_ms: now,
+        };
+        if let Some(rejection) = decision.rejection() {
+            tracing::info!(command = %command.command_id, order = %command.order_id, actor = %command.actor, reason = %rejection.reason, "order command refused");
+            metrics::counter!("cityops_dispatch_commands_refused_total", "code" => format!("{:?}", rejection.code)).increment(1);
+        }
+        if let Some(event) = decision.event() {
+            self.publish(std::slice::from_ref(event)).await;
+        }
+        let topic = self.kafka.topics.outcomes.as_str();
+        match self.codec.encode(topic, &outcome).await {
+            Ok(bytes) => {
+                self.send(&OutRecord::new(topic, command.command_id.as_str(), bytes))
+                    .await
+            }
+            Err(e) => {
+                tracing::error!(command = %command.command_id, error = %e, "cannot encode an outcome")
+            }
+        }
     }
 
     async fn tick(&mut self, consumer: &Consumer) {
@@ -291,8 +471,11 @@ impl Stage<'_> {
             for dept in departments {
                 let topic = self.kafka.topics.department_orders(dept.as_str());
                 if self.department_topics.insert(topic.clone()) {
-                    if let Err(e) = admin::ensure_topics(self.kafka, &[&topic]).await {
-                        tracing::warn!(%topic, error = %e, "could not create a department topic");
+                    // The department's updates topic comes with its orders topic, so the
+                    // department can answer as soon as it has an order.
+                    let updates = self.kafka.topics.department_updates(dept.as_str());
+                    if let Err(e) = admin::ensure_topics(self.kafka, &[&topic, &updates]).await {
+                        tracing::warn!(%topic, error = %e, "could not create a department's topics");
                     }
                 }
                 match self.codec.encode(&topic, &event.order).await {

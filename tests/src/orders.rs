@@ -1,0 +1,87 @@
+//! Incidents and work-order transitions for the dispatch tests.
+
+use cityops_avro::Codec;
+use cityops_bus::{KafkaConfig, OutRecord, Producer};
+use cityops_core::*;
+use std::collections::BTreeMap;
+
+use crate::{read_n, samples};
+
+/// An actionable incident of `category` on `street`, at `(lat, lon)`.
+pub fn incident(
+    id: &str,
+    category: &str,
+    scenario: &str,
+    severity: Severity,
+    street: &str,
+    (lat, lon): (f64, f64),
+    at_ms: i64,
+) -> Incident {
+    let mut event = samples::ticket(id, "测试", at_ms);
+    event.location = Some(GeoPoint { lat, lon });
+    Incident {
+        incident_id: event.event_id.clone(),
+        event,
+        district_code: Some(street[..6].to_owned()),
+        district_name: Some("铁西区".into()),
+        street_code: Some(street.to_owned()),
+        street_name: Some("兴华街道".into()),
+        grid_code: None,
+        location_precision: LocationPrecision::Point,
+        h3_cell: None,
+        scenario: ScenarioId::from(scenario),
+        category: CategoryId::from(category),
+        severity,
+        actionable: true,
+        classification: Classification {
+            method: ClassifiedBy::Rule,
+            rule_id: Some("test".into()),
+            confidence: 1.0,
+            model_version: None,
+        },
+        catalogue_version: "test".into(),
+        enriched_at_ms: at_ms,
+    }
+}
+
+/// Produces incidents to `topic`, keyed by street as enrich does.
+pub async fn produce(producer: &Producer, codec: &Codec, topic: &str, incidents: &[Incident]) {
+    for i in incidents {
+        let bytes = codec.encode(topic, i).await.expect("encode");
+        producer
+            .send(&OutRecord::new(topic, i.partition_key(), bytes))
+            .await
+            .expect("produce");
+    }
+}
+
+/// The first `n` transitions of `topic`, checking each is keyed by its street.
+pub async fn transitions(kafka: &KafkaConfig, topic: &str, n: usize) -> Vec<WorkOrderEvent> {
+    let codec = Codec::single_object();
+    let mut out = Vec::new();
+    for r in read_n(kafka, topic, n).await {
+        let e: WorkOrderEvent = codec
+            .decode(r.payload.as_deref().unwrap_or_default())
+            .await
+            .expect("a transition");
+        assert_eq!(
+            r.key.as_deref(),
+            Some(e.order.street_key.as_bytes()),
+            "keyed by street"
+        );
+        out.push(e);
+    }
+    out
+}
+
+/// Transitions by order, each chain in `seq` order.
+pub fn by_order(events: &[WorkOrderEvent]) -> BTreeMap<String, Vec<WorkOrderEvent>> {
+    let mut m: BTreeMap<String, Vec<WorkOrderEvent>> = BTreeMap::new();
+    for e in events {
+        m.entry(e.order_id.clone()).or_default().push(e.clone());
+    }
+    for chain in m.values_mut() {
+        chain.sort_by_key(|e| e.seq);
+    }
+    m
+}
