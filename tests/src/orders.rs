@@ -85,3 +85,85 @@ pub fn by_order(events: &[WorkOrderEvent]) -> BTreeMap<String, Vec<WorkOrderEven
     }
     m
 }
+
+/// A work order as it stands after `version` transitions, for tests that write orders
+/// straight to the work-order topic (readers such as the sink and the cockpit).
+pub fn work_order(
+    order_id: &str,
+    incident: &Incident,
+    owner: &str,
+    status: OrderStatus,
+    version: i64,
+) -> WorkOrder {
+    let at = incident.event.occurred_at_ms;
+    WorkOrder {
+        order_id: order_id.to_owned(),
+        incident_ids: vec![incident.incident_id.clone()],
+        street_key: incident.partition_key().to_owned(),
+        district_code: incident.district_code.clone(),
+        owner: DepartmentId::from(owner),
+        co_departments: vec![],
+        scenario: incident.scenario.clone(),
+        category: incident.category.clone(),
+        severity: incident.severity,
+        status,
+        location: incident.event.location,
+        device_id: None,
+        created_at_ms: at,
+        accept_deadline_ms: Some(at + 600_000),
+        resolve_deadline_ms: Some(at + 3_600_000),
+        accepted_at_ms: None,
+        resolved_at_ms: None,
+        closed_at_ms: None,
+        accept_warning: None,
+        resolve_warning: None,
+        extension_requested: false,
+        satisfaction: None,
+        routing_reason: "test".into(),
+        version,
+        updated_at_ms: at + version,
+    }
+}
+
+/// Transition `seq` of `order` (the order as it stands after it).
+pub fn transition(order: &WorkOrder, seq: i64, kind: TransitionKind) -> WorkOrderEvent {
+    WorkOrderEvent {
+        transition_id: format!("{}#{seq}", order.order_id),
+        order_id: order.order_id.clone(),
+        seq,
+        kind,
+        actor: "dispatch".into(),
+        at_ms: order.updated_at_ms,
+        status_before: None,
+        status_after: order.status,
+        incident_id: None,
+        reason: None,
+        note: None,
+        deadline: None,
+        warning: None,
+        new_deadline_ms: None,
+        satisfaction: None,
+        rejected: false,
+        rejection_reason: None,
+        order: order.clone(),
+        prev_hash: "0".repeat(64),
+        hash: format!("{seq:064}"),
+        command_id: None,
+    }
+}
+
+/// Produces transitions to `topic`, keyed by street as dispatch does.
+pub async fn produce_transitions(
+    producer: &Producer,
+    codec: &Codec,
+    topic: &str,
+    transitions: &[WorkOrderEvent],
+) {
+    for t in transitions {
+        let bytes = codec.encode(topic, t).await.expect("encode");
+        producer
+            .send(&OutRecord::new(topic, t.order.street_key.as_str(), bytes))
+            .await
+            .expect("produce");
+    }
+}

@@ -56,6 +56,8 @@ pub struct Platform {
     pub telemetry_url: String,
     /// The dispatch API.
     pub dispatch_url: String,
+    /// The cockpit.
+    pub cockpit_url: String,
     pub topics: Topics,
     pub database: String,
     pub reporter_secret: String,
@@ -96,6 +98,7 @@ impl Platform {
         let ingest_port = free_port();
         let telemetry_port = free_port();
         let dispatch_port = free_port();
+        let cockpit_port = free_port();
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         let mut sets = vec![
             format!("kafka.brokers={brokers}"),
@@ -107,6 +110,7 @@ impl Platform {
             format!("ingest.listen=127.0.0.1:{ingest_port}"),
             format!("telemetry.listen=127.0.0.1:{telemetry_port}"),
             format!("dispatch.listen=127.0.0.1:{dispatch_port}"),
+            format!("cockpit.listen=127.0.0.1:{cockpit_port}"),
             "dispatch.updates_discovery_ms=1000".to_owned(),
             format!("ingest.consumer_group={groups}_ingest"),
             format!("sink.consumer_group={groups}_sink"),
@@ -142,6 +146,7 @@ impl Platform {
             ingest_url: format!("http://127.0.0.1:{ingest_port}"),
             telemetry_url: format!("http://127.0.0.1:{telemetry_port}"),
             dispatch_url: format!("http://127.0.0.1:{dispatch_port}"),
+            cockpit_url: format!("http://127.0.0.1:{cockpit_port}"),
             spec: Spec {
                 brokers,
                 clickhouse,

@@ -24,6 +24,7 @@ pub struct CityopsConfig {
     pub enrich: EnrichConfig,
     pub dispatch: DispatchConfig,
     pub sink: SinkConfig,
+    pub cockpit: cityops_cockpit::CockpitConfig,
 }
 
 /// Where the data files are.
@@ -62,6 +63,7 @@ pub enum ServiceName {
     Enrich,
     Dispatch,
     Sink,
+    Cockpit,
 }
 
 /// What `cityops run` runs: every service in one process (a laptop, a small city), or some of
@@ -81,6 +83,7 @@ impl Default for RunConfig {
                 ServiceName::Enrich,
                 ServiceName::Dispatch,
                 ServiceName::Sink,
+                ServiceName::Cockpit,
             ],
         }
     }

@@ -381,8 +381,9 @@ async fn run(config: CityopsConfig) -> Result<()> {
         ?services,
         ingest = %config.ingest.listen,
         dispatch = %config.dispatch.listen,
+        cockpit = %format!("http://{}/", config.cockpit.listen),
         telemetry = %config.telemetry.listen,
-        "cityops running (the cockpit arrives with its issue)"
+        "cityops running"
     );
     type Service = tokio::task::JoinHandle<Result<String>>;
     let mut running: Vec<(&'static str, Service)> = Vec::new();
@@ -452,6 +453,31 @@ async fn run(config: CityopsConfig) -> Result<()> {
                 )
                 .await?;
                 Ok(format!("{summary:?}"))
+            }),
+        ));
+    }
+    if services.contains(&ServiceName::Cockpit) {
+        let names = Arc::new(
+            cityops_cockpit::Names::load(
+                &config.cockpit.city,
+                catalogue.clone(),
+                &config.data.geo_dir,
+            )
+            .context("loading the cockpit's names")?,
+        );
+        let (kafka, clickhouse, cockpit_config, codec, shutdown) = (
+            config.kafka.clone(),
+            config.clickhouse.clone(),
+            config.cockpit.clone(),
+            (*codec).clone(),
+            shutdown.clone(),
+        );
+        running.push((
+            "cockpit",
+            tokio::spawn(async move {
+                cityops_cockpit::run(&kafka, &clickhouse, cockpit_config, names, codec, shutdown)
+                    .await?;
+                Ok("stopped".to_owned())
             }),
         ));
     }
