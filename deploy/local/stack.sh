@@ -35,6 +35,9 @@ setup() {
   command -v clickhouse-client >/dev/null 2>&1 || need_apt+=(clickhouse-client)
   command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
   command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+  # Headless Chromium and CJK fonts for the cockpit's browser test.
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  [ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
   if [ ${#need_apt[@]} -gt 0 ]; then
     log "installing Debian packages: ${need_apt[*]}"
     local sudo=""
@@ -59,7 +62,7 @@ setup() {
       python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
         "chdb==$chdb_version"
   fi
-  log "setup complete: clickhouse-server, kcat, tansu $TANSU_VERSION, chdb $chdb_version"
+  log "setup complete: clickhouse-server, kcat, chromium, tansu $TANSU_VERSION, chdb $chdb_version"
 }
 
 alive() { # pidfile

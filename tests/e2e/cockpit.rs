@@ -455,3 +455,139 @@ async fn the_cockpit_answers_from_the_stack_streams_live_and_refuses_hostile_par
     assert_eq!(r.status().as_u16(), 405);
     platform.stop().await;
 }
+
+/// The page in headless Chromium (Debian's `chromium`, installed by `make setup`), driven over
+/// the DevTools protocol by `tests/browser/cockpit_check.py`: it loads with no console error
+/// and no request leaving 127.0.0.1, and an incident and an escalation produced after it
+/// loaded show in the feed and the counts within 5 s. The screenshot is written to
+/// `target/cockpit/wall.png` for a person to look at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wall_page_shows_new_incidents_and_escalations_within_five_seconds() {
+    let chromium = std::path::Path::new("/usr/bin/chromium");
+    assert!(
+        chromium.exists(),
+        "Chromium is missing: run `make setup` (it installs Debian's chromium and fonts-noto-cjk)"
+    );
+    let kafka = kafka_config().await;
+    let platform = Platform::start(CITYOPS, &kafka.brokers, &[SERVICES.to_owned()]).await;
+    let client = reqwest::Client::new();
+    let base = platform.cockpit_url.clone();
+    cityops_testkit::eventually("the cockpit", Duration::from_secs(60), || async {
+        (get(&client, &format!("{base}/api/v1/meta")).await.0 == 200).then_some(())
+    })
+    .await;
+
+    let now = now_ms();
+    let leak = incident(
+        "WALL-GAS",
+        "gas_leak",
+        "emergency",
+        Severity::Critical,
+        "210106001",
+        (41.7962, 123.3589),
+        now - 5_000,
+    );
+    let mut order = work_order(
+        "WO-210106001-00000000ba11",
+        &leak,
+        "gas",
+        OrderStatus::Dispatched,
+        3,
+    );
+    order.accept_warning = Some(WarningLevel::Yellow);
+    let mut warning = transition(&order, 3, TransitionKind::Escalated);
+    warning.warning = Some(WarningLevel::Yellow);
+    warning.deadline = Some(DeadlineKind::Accept);
+
+    let root = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let out = root.join("target/cockpit");
+    std::fs::create_dir_all(&out).expect("target/cockpit");
+    let scratch = std::env::temp_dir().join(cityops_testkit::unique_name("wall"));
+    std::fs::create_dir_all(&scratch).expect("scratch dir");
+    let (ready, go) = (scratch.join("ready"), scratch.join("go"));
+    let screenshot = out.join("wall.png");
+    let checker = tokio::process::Command::new("python3")
+        .arg(root.join("tests/browser/cockpit_check.py"))
+        .args(["--url", &format!("{base}/?district=210106")])
+        .args(["--chromium", "/usr/bin/chromium"])
+        .arg("--screenshot")
+        .arg(&screenshot)
+        .args(["--window", "1920x1080", "--timeout", "5"])
+        .arg("--ready-file")
+        .arg(&ready)
+        .arg("--go-file")
+        .arg(&go)
+        .args(["--expect-feed", &leak.incident_id])
+        .args(["--expect-feed", &warning.transition_id])
+        .args(["--expect-count", "emergency=1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 runs the browser checker");
+    cityops_testkit::eventually(
+        "the page ready in Chromium",
+        Duration::from_secs(60),
+        || {
+            let ready = ready.clone();
+            async move { ready.exists().then_some(()) }
+        },
+    )
+    .await;
+
+    let codec = Codec::single_object();
+    let producer = Producer::new(&kafka, "test").expect("producer");
+    produce(
+        &producer,
+        &codec,
+        &platform.topics.incidents,
+        std::slice::from_ref(&leak),
+    )
+    .await;
+    produce_transitions(
+        &producer,
+        &codec,
+        &platform.topics.workorder_events,
+        std::slice::from_ref(&warning),
+    )
+    .await;
+    std::fs::write(&go, b"go").expect("go file");
+
+    let output = tokio::time::timeout(Duration::from_secs(60), checker.wait_with_output())
+        .await
+        .expect("the checker finishes")
+        .expect("checker output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser check could not run: {stderr}"
+    );
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("the checker's report is not JSON ({e}): {stderr}"));
+    assert_eq!(
+        report["console_errors"],
+        serde_json::json!([]),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["external_requests"],
+        serde_json::json!([]),
+        "{report:#}"
+    );
+    for id in [&leak.incident_id, &warning.transition_id] {
+        let ms = report["feed_seen_ms"][id.as_str()].as_f64();
+        assert!(
+            ms.is_some_and(|ms| ms <= 5_000.0),
+            "{id} not in the feed within 5 s: {report:#}"
+        );
+    }
+    let counted = report["counts_seen_ms"]["emergency"].as_f64();
+    assert!(
+        counted.is_some_and(|ms| ms <= 5_000.0),
+        "the emergency count did not show the incident within 5 s: {report:#}"
+    );
+    assert!(screenshot.exists(), "{report:#}");
+    eprintln!("screenshot of the wall: {}", screenshot.display());
+    let _ = std::fs::remove_dir_all(&scratch);
+    platform.stop().await;
+}

@@ -1262,8 +1262,10 @@
     feed.live.unshift(item);
     feed.liveKeys.add(key);
     while (feed.live.length > FEED_LIVE_KEPT) feed.liveKeys.delete(keyOf(feed.live.pop()));
-    // Already shown as a seeded item: it moves to the top as new.
+    // Already shown as a seeded item: it moves to the top as new (and was counted already).
+    const wasSeeded = feed.seeded.some((x) => keyOf(x) === key);
     feed.seeded = feed.seeded.filter((x) => keyOf(x) !== key);
+    if (kind === 'incident' && !wasSeeded) countLive(data);
     const node = feed.nodes.get(key);
     if (node) {
       feed.nodes.delete(key);
@@ -1271,6 +1273,22 @@
     }
     renderFeed();
     if (kind === 'incident' && matchesFilters(data)) renderMapData();
+  }
+
+  /**
+   * A new incident counts at once in its scenario's row, so the wall does not wait for the
+   * next refresh; the refresh then brings the server's figures.
+   */
+  function countLive(incident) {
+    const body = state.data.scenarios;
+    if (!body) return;
+    if (state.filters.district && incident.district_code !== state.filters.district) return;
+    const row = arr(body.scenarios).find((r) => obj(r).scenario === incident.scenario);
+    if (!row) return;
+    row.today = (num(row.today) || 0) + 1;
+    const age = serverNow() - (incident.occurred_at_ms || 0);
+    if (age >= 0 && age < 3600000) row.last_hour = (num(row.last_hour) || 0) + 1;
+    renderScenarios(body);
   }
 
   function seedFeed(incidents) {
