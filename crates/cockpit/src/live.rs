@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use crate::names::Names;
-use crate::views::incident_view;
+use crate::views::{incident_view, report_summary};
 
 /// One server-sent event, ready to send.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,11 +28,6 @@ pub struct LiveEvent {
 /// The event an incident makes.
 pub fn incident_event(names: &Names, incident: &Incident) -> LiveEvent {
     let e = &incident.event;
-    let device = e
-        .device_type
-        .as_deref()
-        .zip(e.device_id.as_deref())
-        .map(|(t, id)| (names.device_type_name(t), id));
     let view = incident_view(
         names,
         &incident.incident_id,
@@ -43,7 +38,13 @@ pub fn incident_event(names: &Names, incident: &Incident) -> LiveEvent {
         incident.district_code.as_deref(),
         incident.street_code.as_deref(),
         e.occurred_at_ms,
-        crate::figures::summary(e.text.as_deref(), device, e.address.as_deref()),
+        report_summary(
+            names,
+            e.text.as_deref(),
+            e.device_type.as_deref(),
+            e.device_id.as_deref(),
+            e.address.as_deref(),
+        ),
     );
     LiveEvent {
         kind: "incident",

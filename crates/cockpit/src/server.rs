@@ -22,7 +22,7 @@ use crate::live::LiveEvent;
 use crate::names::Names;
 use crate::params::{self, BadRequest, Filters, Param};
 use crate::queries::{self, Moments};
-use crate::views::incident_view;
+use crate::views::{incident_view, report_summary};
 
 /// The `[cockpit]` section of the config.
 #[derive(Debug, Clone, Deserialize)]
@@ -467,11 +467,6 @@ async fn incidents(State(c): State<Cockpit>, RawQuery(q): RawQuery) -> Response 
             let list: Vec<Value> = rows
                 .into_iter()
                 .map(|r| {
-                    let device = r
-                        .device_type
-                        .as_deref()
-                        .zip(r.device_id.as_deref())
-                        .map(|(t, id)| (c.names.device_type_name(t), id));
                     incident_view(
                         &c.names,
                         &r.incident_id,
@@ -482,7 +477,13 @@ async fn incidents(State(c): State<Cockpit>, RawQuery(q): RawQuery) -> Response 
                         r.district_code.as_deref(),
                         r.street_code.as_deref(),
                         r.occurred_at_ms,
-                        figures::summary(r.text.as_deref(), device, r.address.as_deref()),
+                        report_summary(
+                            &c.names,
+                            r.text.as_deref(),
+                            r.device_type.as_deref(),
+                            r.device_id.as_deref(),
+                            r.address.as_deref(),
+                        ),
                     )
                 })
                 .collect();
@@ -523,12 +524,13 @@ async fn triage(State(c): State<Cockpit>, RawQuery(q): RawQuery) -> Response {
                         .iter()
                         .find(|p| p.incident_id == r.first_incident)
                         .map(|p| {
-                            let device = p
-                                .device_type
-                                .as_deref()
-                                .zip(p.device_id.as_deref())
-                                .map(|(t, id)| (c.names.device_type_name(t), id));
-                            figures::summary(p.text.as_deref(), device, p.address.as_deref())
+                            report_summary(
+                                &c.names,
+                                p.text.as_deref(),
+                                p.device_type.as_deref(),
+                                p.device_id.as_deref(),
+                                p.address.as_deref(),
+                            )
                         })
                         .unwrap_or_default();
                     json!({

@@ -33,3 +33,18 @@ pub fn incident_view(
         "summary": summary,
     })
 }
+
+/// The one-line summary of a report (see [`crate::figures::summary`]), naming a device by its
+/// type's name.
+pub fn report_summary(
+    names: &Names,
+    text: Option<&str>,
+    device_type: Option<&str>,
+    device_id: Option<&str>,
+    address: Option<&str>,
+) -> String {
+    let device = device_type
+        .zip(device_id)
+        .map(|(t, id)| (names.device_type_name(t), id));
+    crate::figures::summary(text, device, address)
+}
