@@ -62,7 +62,15 @@ setup() {
       python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
         "chdb==$chdb_version"
   fi
-  log "setup complete: clickhouse-server, kcat, chromium, tansu $TANSU_VERSION, chdb $chdb_version"
+  # civicbot (PyPI, MIT): an Open311 GeoReport v2 client, used unchanged by the Open311 test.
+  local civicbot_version=0.4.0
+  if ! python3 -m pip show civicbot 2>/dev/null | grep -qx "Version: $civicbot_version"; then
+    log "installing civicbot $civicbot_version from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check "civicbot==$civicbot_version" ||
+      python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
+        "civicbot==$civicbot_version"
+  fi
+  log "setup complete: clickhouse-server, kcat, chromium, tansu $TANSU_VERSION, chdb $chdb_version, civicbot $civicbot_version"
 }
 
 alive() { # pidfile

@@ -265,3 +265,128 @@ async fn dispatch_killed_mid_stream_leaves_every_incident_one_order_and_chains_u
     assert_eq!(incidents_seen.len(), N, "no incident without its order");
     platform.stop().await;
 }
+
+/// The catalogue changed under a running `cityops up` takes effect without a restart; a broken
+/// one is refused and the one in force kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_catalogue_reroutes_without_a_restart_and_a_broken_one_is_refused() {
+    let kafka = kafka_config().await;
+    let dir = std::env::temp_dir().join(cityops_testkit::unique_name("catalogue"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("catalogue.toml");
+    let shipped = include_str!("../../config/catalogue.toml");
+    std::fs::write(&path, shipped).expect("write the catalogue");
+    let platform = Platform::start(
+        CITYOPS,
+        &kafka.brokers,
+        &[
+            SERVICES.to_owned(),
+            format!("data.catalogue={}", path.display()),
+            "data.reload_check_ms=200".to_owned(),
+        ],
+    )
+    .await;
+    let codec = Codec::single_object();
+    let producer = Producer::new(&kafka, "test").expect("producer");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    // Leaks on three streets (no merging), one per catalogue.
+    let leak = |id: &str, street: &str| {
+        incident(
+            id,
+            "gas_leak",
+            "emergency",
+            Severity::Critical,
+            street,
+            (41.7962, 123.3589),
+            now - 60_000,
+        )
+    };
+    let topic = platform.topics.workorder_events.clone();
+    let owner_of = |incident: Incident| {
+        let (kafka, topic, codec, producer, incidents_topic) = (
+            kafka.clone(),
+            topic.clone(),
+            codec.clone(),
+            producer.clone(),
+            platform.topics.incidents.clone(),
+        );
+        async move {
+            produce(
+                &producer,
+                &codec,
+                &incidents_topic,
+                std::slice::from_ref(&incident),
+            )
+            .await;
+            let order_id =
+                cityops_dispatch::order_id_for(incident.partition_key(), &incident.incident_id);
+            cityops_testkit::eventually("the order dispatched", Duration::from_secs(60), || async {
+                let ends = cityops_bus::admin::end_offsets(&kafka, &topic).await.ok()?;
+                let total: i64 = ends.iter().map(|(_, e)| e).sum();
+                transitions(&kafka, &topic, usize::try_from(total).ok()?)
+                    .await
+                    .into_iter()
+                    .find(|e| e.order_id == order_id && e.kind == TransitionKind::Dispatched)
+                    .map(|e| e.order.owner.as_str().to_owned())
+            })
+            .await
+        }
+    };
+    assert_eq!(owner_of(leak("RELOAD-1", "210106001")).await, "gas");
+
+    // The city moves gas leaks to the emergency management bureau.
+    let changed = shipped
+        .replacen(
+            "version = \"2026.1-shenyang-default\"",
+            "version = \"2026.2-test-reload\"",
+            1,
+        )
+        .replacen(
+            "owner = \"gas\"\nco_departments = [\"fire_rescue\"]",
+            "owner = \"emergency_mgmt\"\nco_departments = [\"fire_rescue\"]",
+            1,
+        );
+    assert_ne!(
+        changed, shipped,
+        "the test edits the shipped gas_leak entry"
+    );
+    std::fs::write(&path, &changed).expect("rewrite the catalogue");
+    cityops_testkit::eventually("the catalogue reloaded", Duration::from_secs(30), || {
+        let reloaded = platform.logs().contains("catalogue reloaded");
+        async move { reloaded.then_some(()) }
+    })
+    .await;
+    assert_eq!(
+        owner_of(leak("RELOAD-2", "210106002")).await,
+        "emergency_mgmt"
+    );
+
+    // A broken file is refused: the catalogue in force stays.
+    std::fs::write(
+        &path,
+        changed.replacen("[[category]]", "[[category]\nbroken", 1),
+    )
+    .expect("break the catalogue");
+    cityops_testkit::eventually(
+        "the broken catalogue refused",
+        Duration::from_secs(30),
+        || {
+            let refused = platform.logs().contains("catalogue rejected");
+            async move { refused.then_some(()) }
+        },
+    )
+    .await;
+    assert_eq!(
+        owner_of(leak("RELOAD-3", "210103001")).await,
+        "emergency_mgmt"
+    );
+    assert!(
+        platform.logs().contains("2026.2-test-reload"),
+        "the log names the version kept"
+    );
+    platform.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -25,6 +25,7 @@ pub struct CityopsConfig {
     pub dispatch: DispatchConfig,
     pub sink: SinkConfig,
     pub cockpit: cityops_cockpit::CockpitConfig,
+    pub open311: cityops_open311::Open311Config,
 }
 
 /// Where the data files are.
@@ -34,6 +35,8 @@ pub struct DataPaths {
     pub catalogue: PathBuf,
     pub calendar: PathBuf,
     pub geo_dir: PathBuf,
+    /// How often the catalogue file is looked at for changes (also on SIGHUP), in ms.
+    pub reload_check_ms: u64,
 }
 
 impl Default for DataPaths {
@@ -42,6 +45,7 @@ impl Default for DataPaths {
             catalogue: "config/catalogue.toml".into(),
             calendar: "config/calendar.toml".into(),
             geo_dir: "config/geo".into(),
+            reload_check_ms: 2_000,
         }
     }
 }

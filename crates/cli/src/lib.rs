@@ -2,6 +2,7 @@
 //! [`main`], so end-to-end tests can build and run the very same program.
 
 pub mod config;
+mod reload;
 
 use anyhow::{Context, Result};
 use cityops_avro::Codec;
@@ -38,7 +39,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the platform: creates topics, applies migrations, starts every service.
+    /// Run the platform: creates topics, applies migrations, starts the services of
+    /// `run.services` (all of them by default) in this process. `cityops up` is the same.
+    #[command(alias = "up")]
     Run,
     /// Apply the ClickHouse migrations (idempotent).
     Migrate,
@@ -69,6 +72,14 @@ enum Command {
     Workorders {
         #[command(subcommand)]
         command: WorkordersCommand,
+    },
+    /// Rebuild a ClickHouse table from its topic (after it was dropped or damaged): recreates
+    /// it if missing, reads the topic from its beginning with a fresh consumer group up to its
+    /// end, writes every row, and stops. Rows are idempotent: existing ones collapse under FINAL.
+    Replay {
+        /// events, incidents, telemetry, workorder_events, workorders or dead_letters.
+        #[arg(long)]
+        table: String,
     },
 }
 
@@ -112,6 +123,19 @@ fn load_config(cli: &Cli) -> Result<CityopsConfig> {
 fn load_catalogue(config: &CityopsConfig) -> Result<Catalogue> {
     Catalogue::load(&config.data.catalogue)
         .with_context(|| format!("loading the catalogue {}", config.data.catalogue.display()))
+}
+
+/// The Open311 services: the catalogue's, with the attributes of `open311.services`.
+fn open311_services(
+    config: &CityopsConfig,
+    catalogue: &Catalogue,
+) -> Result<cityops_open311::Services> {
+    let path = &config.open311.services;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the Open311 attributes {}", path.display()))?;
+    let file: cityops_open311::ServicesFile = toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid Open311 attributes file", path.display()))?;
+    Ok(cityops_open311::Services::new(catalogue, &file)?)
 }
 
 fn load_calendar(config: &CityopsConfig) -> Result<GovernmentCalendar> {
@@ -171,6 +195,7 @@ pub async fn main() -> Result<()> {
         Command::Workorders {
             command: WorkordersCommand::Verify,
         } => verify_workorders(&config).await,
+        Command::Replay { table } => replay(&config, &table).await,
         Command::Geo {
             command: GeoCommand::Generate { out },
         } => {
@@ -180,6 +205,57 @@ pub async fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `cityops replay --table T`.
+async fn replay(config: &CityopsConfig, table: &str) -> Result<()> {
+    cityops_telemetry::init_tracing(&config.telemetry)?;
+    let topics = &config.kafka.topics;
+    let topic = match table {
+        "events" => &topics.events,
+        "incidents" => &topics.incidents,
+        "telemetry" => &topics.telemetry,
+        "workorder_events" | "workorders" => &topics.workorder_events,
+        "dead_letters" => &topics.dead_letter,
+        other => anyhow::bail!(
+            "{other} is not a table cityops writes: name one of events, incidents, telemetry, \
+             workorder_events, workorders, dead_letters"
+        ),
+    };
+    cityops_store::migrate::repair(&config.clickhouse)
+        .await
+        .context("recreating the ClickHouse schema (is ClickHouse running?)")?;
+    let ends = admin::end_offsets(&config.kafka, topic)
+        .await
+        .with_context(|| format!("reading the end of {topic} (is Kafka running?)"))?;
+    let total: i64 = ends.iter().map(|(_, e)| e).sum();
+    println!("replaying {topic} ({total} records) into {table}");
+    let codec = codec(config).await?;
+    let producer = Producer::new(&config.kafka, "replay").context("Kafka client")?;
+    let group = format!(
+        "{}-replay-{}",
+        config.sink.consumer_group,
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+    );
+    let mut sink = cityops_sink::Sink::new(
+        config.clickhouse.client(),
+        topics,
+        &config.sink,
+        (*codec).clone(),
+        producer,
+    )
+    .replay(topic, &ends);
+    let consumer = cityops_bus::Consumer::new(&config.kafka, "replay", &group, &[topic])
+        .context("Kafka consumer")?;
+    let summary = sink.run(&consumer, Shutdown::on_signals().wait()).await;
+    consumer.close();
+    println!(
+        "{table}: {} records read, {} rows written, {} dead-lettered",
+        summary.records, summary.rows_written, summary.dead_lettered
+    );
+    Ok(())
 }
 
 async fn verify_workorders(config: &CityopsConfig) -> Result<()> {
@@ -404,11 +480,27 @@ async fn run(config: CityopsConfig) -> Result<()> {
             }),
         ));
     }
+    let catalogue_updates = reload::watch_catalogue(
+        config.data.catalogue.clone(),
+        catalogue.clone(),
+        Duration::from_millis(config.data.reload_check_ms.max(100)),
+        shutdown.clone(),
+    );
     if services.contains(&ServiceName::Enrich) {
         let enricher = Arc::new(
             cityops_enrich::Enricher::load(catalogue.clone(), &config.data.geo_dir, &config.enrich)
                 .context("loading enrichment")?,
         );
+        // Enrichment classifies with the catalogue in force.
+        tokio::spawn({
+            let (enricher, mut updates) = (enricher.clone(), catalogue_updates.clone());
+            async move {
+                while updates.changed().await.is_ok() {
+                    let catalogue = updates.borrow_and_update().clone();
+                    enricher.set_catalogue(catalogue);
+                }
+            }
+        });
         let (kafka, enrich_config, codec, shutdown) = (
             config.kafka.clone(),
             config.enrich.clone(),
@@ -425,11 +517,27 @@ async fn run(config: CityopsConfig) -> Result<()> {
         ));
     }
     if services.contains(&ServiceName::Dispatch) {
-        let policy = Arc::new(cityops_dispatch::Policy::new(
-            (*catalogue).clone(),
-            calendar,
-            config.dispatch.merge,
+        // Dispatch routes and clocks new orders by the catalogue in force.
+        let merge = config.dispatch.merge;
+        let (policy_tx, policy) = tokio::sync::watch::channel(Arc::new(
+            cityops_dispatch::Policy::new((*catalogue).clone(), calendar.clone(), merge),
         ));
+        tokio::spawn({
+            let mut updates = catalogue_updates.clone();
+            async move {
+                while updates.changed().await.is_ok() {
+                    let catalogue = updates.borrow_and_update().clone();
+                    let policy = cityops_dispatch::Policy::new(
+                        (*catalogue).clone(),
+                        calendar.clone(),
+                        merge,
+                    );
+                    if policy_tx.send(Arc::new(policy)).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
         let (kafka, clickhouse, dispatch_config, codec, shutdown) = (
             config.kafka.clone(),
             config.clickhouse.clone(),
@@ -482,6 +590,11 @@ async fn run(config: CityopsConfig) -> Result<()> {
         ));
     }
     if services.contains(&ServiceName::Ingest) {
+        let open311 = cityops_ingest::Open311Setup {
+            services: open311_services(&config, &catalogue)?,
+            config: config.open311.clone(),
+            clickhouse: config.clickhouse.client(),
+        };
         let (kafka, ingest_config, codec, prometheus, shutdown) = (
             config.kafka.clone(),
             config.ingest.clone(),
@@ -498,6 +611,7 @@ async fn run(config: CityopsConfig) -> Result<()> {
                     catalogue,
                     codec,
                     prometheus,
+                    open311,
                     shutdown,
                 )
                 .await?;

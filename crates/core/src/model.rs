@@ -336,6 +336,9 @@ pub struct DepartmentUpdate {
     pub at_ms: i64,
 }
 
+/// The tag of an Open311 request's event that holds the service (category) the citizen chose.
+pub const OPEN311_SERVICE_TAG: &str = "open311.service_code";
+
 /// What an actor asks of one work order: an order command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

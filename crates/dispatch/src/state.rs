@@ -92,6 +92,13 @@ impl PartitionState {
         &self.policy
     }
 
+    /// Puts a new policy (a reloaded catalogue) in force for what this partition decides from
+    /// now on. Orders keep the deadlines they were given; new orders, merges and routing
+    /// follow the new catalogue.
+    pub fn set_policy(&mut self, policy: Arc<Policy>) {
+        self.policy = policy;
+    }
+
     /// The injected clock's time.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()

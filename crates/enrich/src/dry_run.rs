@@ -50,7 +50,7 @@ pub fn decide(
     // The key only links callers; nothing of it is printed.
     let key = ReporterKey::new("dry-run");
     let event = if value.get("device_id").is_some() || value.get("device_type").is_some() {
-        reading_to_event(&value, rules, enricher.catalogue(), now_ms)
+        reading_to_event(&value, rules, &*enricher.catalogue(), now_ms)
     } else {
         ticket_to_event(&value, Source::Hotline, rules, &key, now_ms)
     }
@@ -58,7 +58,7 @@ pub fn decide(
     let (enriched, why) = enricher.enrich(&event, now_ms).map_err(|e| e.to_string())?;
     Ok(match enriched {
         Enriched::Incident(i) => {
-            let routing = route(enricher.catalogue(), &i.category, i.street_name.as_deref());
+            let routing = route(&enricher.catalogue(), &i.category, i.street_name.as_deref());
             DryRunDecision {
                 source_id: event.source_id,
                 scenario: Some(i.scenario.to_string()),

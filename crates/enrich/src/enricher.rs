@@ -6,12 +6,12 @@ use cityops_classify::Classifier;
 use cityops_core::catalogue::{Catalogue, ReadingError, ReadingVerdict};
 use cityops_core::{
     CategoryId, CityEvent, Classification, ClassifiedBy, Incident, LocationPrecision, Reading,
-    Source,
+    Source, OPEN311_SERVICE_TAG,
 };
 use cityops_geo::{Gazetteer, Geography, Resolved};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// The `[enrich]` section of the config.
 #[derive(Debug, Clone, Deserialize)]
@@ -81,7 +81,8 @@ pub enum Enriched {
 
 /// Everything enrichment needs, loaded once at start.
 pub struct Enricher {
-    catalogue: Arc<Catalogue>,
+    /// Swapped whole when the catalogue file changes ([`Enricher::set_catalogue`]).
+    catalogue: RwLock<Arc<Catalogue>>,
     geography: Geography,
     gazetteer: Gazetteer,
     classifier: Classifier,
@@ -119,15 +120,24 @@ impl Enricher {
             classifier = classifier.with_threshold(t);
         }
         Ok(Self {
-            catalogue,
+            catalogue: RwLock::new(catalogue),
             geography,
             gazetteer,
             classifier,
         })
     }
 
-    pub fn catalogue(&self) -> &Catalogue {
-        &self.catalogue
+    /// The catalogue in force now.
+    pub fn catalogue(&self) -> Arc<Catalogue> {
+        self.catalogue
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Puts a new (validated) catalogue in force for the events enriched from now on.
+    pub fn set_catalogue(&self, catalogue: Arc<Catalogue>) {
+        *self.catalogue.write().unwrap_or_else(|e| e.into_inner()) = catalogue;
     }
 
     pub fn model_version(&self) -> &str {
@@ -151,13 +161,14 @@ impl Enricher {
         now_ms: i64,
     ) -> Result<(Enriched, String), EnrichError> {
         let place = self.place(event);
+        let catalogue = self.catalogue();
         let (category, classification, reason) = match event.source {
             Source::Iot => {
                 let device_type = event
                     .device_type
                     .as_deref()
                     .ok_or(EnrichError::NoDeviceType)?;
-                match self.catalogue.evaluate_reading(
+                match catalogue.evaluate_reading(
                     device_type,
                     &event.metrics,
                     event.device_event.as_deref(),
@@ -198,16 +209,31 @@ impl Enricher {
             Source::Hotline | Source::Open311 | Source::Inspector => {
                 let source = event.source.as_str();
                 let text = event.text.as_deref().ok_or(EnrichError::NoText(source))?;
-                let decision = self.classifier.classify(text, &self.catalogue);
-                (
-                    decision.category.clone(),
-                    decision.classification(),
-                    decision.reason(),
-                )
+                let decision = self.classifier.classify(text, &catalogue);
+                let classification = decision.classification();
+                // An Open311 request names its service: the citizen's choice stands, unless
+                // a life-safety rule fires on the text (a "parking" report of a fire).
+                let chosen = (event.source == Source::Open311)
+                    .then(|| event.tags.get(OPEN311_SERVICE_TAG))
+                    .flatten()
+                    .map(|code| CategoryId::new(code.as_str()))
+                    .filter(|c| catalogue.category(c).is_some_and(|c| c.is_actionable()));
+                match chosen {
+                    Some(category) if classification.method != ClassifiedBy::Rule => {
+                        let reason = format!("the citizen chose service {category} (Open311)");
+                        let c = Classification {
+                            method: ClassifiedBy::Rule,
+                            rule_id: Some(OPEN311_SERVICE_TAG.to_owned()),
+                            confidence: 1.0,
+                            model_version: None,
+                        };
+                        (category, c, reason)
+                    }
+                    _ => (decision.category.clone(), classification, decision.reason()),
+                }
             }
         };
-        let cat = self
-            .catalogue
+        let cat = catalogue
             .category(&category)
             .ok_or_else(|| EnrichError::UnknownCategory(category.clone()))?;
         let incident = Incident {
@@ -225,7 +251,7 @@ impl Enricher {
             severity: cat.severity,
             actionable: cat.is_actionable(),
             classification,
-            catalogue_version: self.catalogue.version().to_owned(),
+            catalogue_version: catalogue.version().to_owned(),
             enriched_at_ms: now_ms,
         };
         let method = match incident.classification.method {

@@ -202,6 +202,29 @@ impl Intake {
         }
     }
 
+    /// A request of another standard (Open311) filed as a ticket of `source`: the same
+    /// validation, phone hashing and masking as a 12345 ticket.
+    pub fn ticket_event(
+        &self,
+        source: cityops_core::Source,
+        ticket: &Value,
+        now_ms: i64,
+    ) -> Result<CityEvent, Rejection> {
+        ticket_to_event(ticket, source, &self.rules, &self.key, now_ms)
+    }
+
+    /// Produces one event and waits for the broker's acknowledgement.
+    pub async fn file(&self, event: &CityEvent) -> Result<(), String> {
+        let out = self.encode(event)?;
+        match self.producer.send(&out).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.broker_up.store(false, Ordering::Relaxed);
+                Err(e.to_string())
+            }
+        }
+    }
+
     fn encode(&self, event: &CityEvent) -> Result<OutRecord, String> {
         self.codec
             .encode_cached(&self.events_topic, event)

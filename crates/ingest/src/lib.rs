@@ -5,9 +5,10 @@
 
 pub mod coords;
 pub mod intake;
+pub mod open311;
 pub mod pii;
 pub mod raw;
 mod service;
 
 pub use intake::{IngestConfig, Intake, IntakeResponse, ItemKind, ItemResult};
-pub use service::{run, IngestError};
+pub use service::{run, IngestError, Open311Setup};

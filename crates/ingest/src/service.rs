@@ -13,6 +13,14 @@ use std::sync::Arc;
 
 use crate::intake::{IngestConfig, Intake, ItemKind};
 
+/// What the Open311 endpoints need beyond the intake.
+pub struct Open311Setup {
+    pub config: cityops_open311::Open311Config,
+    pub services: cityops_open311::Services,
+    /// Where filed requests and their work orders are read back.
+    pub clickhouse: clickhouse::Client,
+}
+
 /// Why the ingest service stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -30,6 +38,7 @@ pub async fn run(
     catalogue: Arc<Catalogue>,
     codec: Arc<Codec>,
     prometheus: PrometheusHandle,
+    open311: Open311Setup,
     shutdown: Shutdown,
 ) -> Result<(), IngestError> {
     let topics = &kafka.topics;
@@ -52,7 +61,7 @@ pub async fn run(
         producer.clone(),
         codec,
         topics.events.clone(),
-        catalogue,
+        catalogue.clone(),
         config.clone(),
     );
 
@@ -71,9 +80,18 @@ pub async fn run(
             }
         }
     }));
-    let router = intake
-        .router()
-        .merge(health_router(readiness, prometheus, shutdown.clone()));
+    let open311 = crate::open311::Open311::new(
+        intake.clone(),
+        open311.config,
+        open311.services,
+        catalogue.clone(),
+        open311.clickhouse,
+    );
+    let router = intake.router().merge(open311.router()).merge(health_router(
+        readiness,
+        prometheus,
+        shutdown.clone(),
+    ));
     let http = tokio::spawn({
         let (listen, shutdown) = (config.listen.clone(), shutdown.clone());
         async move { serve(&listen, router, shutdown).await }

@@ -112,6 +112,10 @@ pub struct Sink {
     /// Per table and partition, the highest offset an acknowledged insert covers.
     covered: HashMap<(usize, String, i32), i64>,
     max_backoff: Duration,
+    /// A replay's target: the end offset of every partition when it started.
+    stop_at: Option<BTreeMap<(String, i32), i64>>,
+    /// Per partition, the highest offset acknowledged.
+    acked: HashMap<(String, i32), i64>,
 }
 
 /// What a sink run did.
@@ -155,7 +159,29 @@ impl Sink {
             pending: BTreeMap::new(),
             covered: HashMap::new(),
             max_backoff: Duration::from_millis(config.max_retry_backoff_ms),
+            stop_at: None,
+            acked: HashMap::new(),
         }
+    }
+
+    /// A replay of `topic` alone (the tables it feeds): [`Sink::run`] stops once every record
+    /// below `ends` (each partition's end offset when the replay started) is written.
+    pub fn replay(mut self, topic: &str, ends: &[(i32, i64)]) -> Self {
+        self.feeds.retain(|t, _| t == topic);
+        self.stop_at = Some(
+            ends.iter()
+                .map(|(p, end)| ((topic.to_owned(), *p), *end))
+                .collect(),
+        );
+        self
+    }
+
+    /// Whether a replay has written everything it was asked to.
+    fn caught_up(&self) -> bool {
+        self.stop_at.as_ref().is_some_and(|ends| {
+            ends.iter()
+                .all(|(key, end)| *end <= 0 || self.acked.get(key).is_some_and(|a| *a >= end - 1))
+        })
     }
 
     /// The topics the sink reads.
@@ -175,6 +201,9 @@ impl Sink {
         tokio::pin!(shutdown);
         let mut recv_backoff = Duration::ZERO;
         loop {
+            if self.caught_up() {
+                break;
+            }
             let next_flush = (0..TABLES)
                 .filter_map(|i| self.tables.get_ref(i).next_flush_at())
                 .min();
@@ -397,6 +426,9 @@ impl Sink {
                 while queue.front().is_some_and(|t| t.offset <= safe) {
                     if let Some(token) = queue.pop_front() {
                         consumer.ack(&token);
+                        let acked = self.acked.entry((token.topic.clone(), token.partition));
+                        let a = acked.or_insert(token.offset);
+                        *a = (*a).max(token.offset);
                     }
                 }
             }

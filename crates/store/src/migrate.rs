@@ -380,6 +380,30 @@ pub async fn migrate(config: &ClickHouseConfig) -> Result<MigrationReport, Migra
     apply(config, &migrations).await
 }
 
+/// Runs every statement of every migration of `config` again, in order: recreates a table or
+/// view that was dropped (every statement is idempotent: `IF NOT EXISTS` / `IF EXISTS`), so a
+/// table can be rebuilt from its topic (`cityops replay`). Applies pending migrations first.
+pub async fn repair(config: &ClickHouseConfig) -> Result<MigrationReport, MigrationError> {
+    let migrations = configured(config)?;
+    let report = apply(config, &migrations).await?;
+    let client = config.client();
+    for m in &migrations {
+        for (index, statement) in m.statements().into_iter().enumerate() {
+            client
+                .query_raw(statement)
+                .execute()
+                .await
+                .map_err(|source| MigrationError::Statement {
+                    file: m.file.clone(),
+                    number: index + 1,
+                    preview: preview(statement),
+                    source,
+                })?;
+        }
+    }
+    Ok(report)
+}
+
 /// Applies `migrations` (ordered, as [`embedded`] and [`from_dir`] return them) to the
 /// database of `config`, creating it when missing.
 pub async fn apply(

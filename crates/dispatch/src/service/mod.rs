@@ -148,12 +148,13 @@ pub async fn run(
     kafka: &KafkaConfig,
     clickhouse: &ClickHouseConfig,
     config: &DispatchConfig,
-    policy: Arc<Policy>,
+    mut policy_updates: tokio::sync::watch::Receiver<Arc<Policy>>,
     clock: Arc<dyn Clock>,
     codec: Codec,
     shutdown: cityops_telemetry::Shutdown,
 ) -> Result<DispatchSummary, DispatchError> {
     let topics = &kafka.topics;
+    let policy = policy_updates.borrow_and_update().clone();
     // A malformed token hash stops dispatch before it touches anything.
     Authenticator::new(&config.tokens)?;
     if let Err(e) = admin::ensure_topics(
@@ -241,9 +242,13 @@ pub async fn run(
         tokio::select! {
             biased;
             () = shutdown.wait() => break,
-            () = tokio::time::sleep(wake) => stage.tick(&consumer).await,
+            () = tokio::time::sleep(wake) => {
+                stage.follow(&mut policy_updates);
+                stage.tick(&consumer).await;
+            }
             delivery = consumer.recv() => match delivery {
                 Ok(d) => {
+                    stage.follow(&mut policy_updates);
                     let span = tracing::debug_span!("dispatch", topic = %d.record.topic, partition = d.record.partition, offset = d.record.offset);
                     let _entered = span.enter();
                     if d.record.topic == topics.commands {
@@ -275,6 +280,22 @@ pub async fn run(
 }
 
 impl Stage<'_> {
+    /// Puts a reloaded catalogue's policy in force before the next decision.
+    fn follow(&mut self, updates: &mut tokio::sync::watch::Receiver<Arc<Policy>>) {
+        if !updates.has_changed().unwrap_or(false) {
+            return;
+        }
+        let policy = updates.borrow_and_update().clone();
+        tracing::info!(
+            catalogue = policy.catalogue.version(),
+            "dispatch follows the reloaded catalogue"
+        );
+        for (_, state) in self.partitions.values_mut() {
+            state.set_policy(policy.clone());
+        }
+        self.policy = policy;
+    }
+
     /// The state of incidents partition `partition` for assignment `epoch`, replayed from
     /// the transitions topic when it is new (or the partition was reassigned).
     async fn state(&mut self, partition: i32, epoch: u64) -> &mut PartitionState {
