@@ -125,17 +125,21 @@ async fn every_example_of_the_department_guide_works_and_the_chain_holds() {
     let order_id = order.order_id.clone();
     assert_eq!(order.owner, DepartmentId::from("gas"));
     // The lists are read from ClickHouse: wait for the sink to have written the order.
+    // ...as dispatched (the sink may write the `created` version a moment before).
     cityops_testkit::eventually("the order in ClickHouse", Duration::from_secs(60), || {
         let (client, url) = (client.clone(), platform.dispatch_url.clone());
         let order_id = order_id.clone();
         async move {
-            let r = client
+            let v: Value = client
                 .get(format!("{url}/v1/orders/{order_id}"))
                 .bearer_auth("gas-demo-token")
                 .send()
                 .await
+                .ok()?
+                .json()
+                .await
                 .ok()?;
-            (r.status().as_u16() == 200).then_some(())
+            (v["order"]["status"] == "dispatched").then_some(())
         }
     })
     .await;
