@@ -38,6 +38,8 @@ setup() {
   # Headless Chromium and CJK fonts for the cockpit's browser test.
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   [ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
+  # promtool checks deploy/prometheus/alerts.yaml in the deployment test.
+  command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
   if [ ${#need_apt[@]} -gt 0 ]; then
     log "installing Debian packages: ${need_apt[*]}"
     local sudo=""
@@ -70,7 +72,14 @@ setup() {
       python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
         "civicbot==$civicbot_version"
   fi
-  log "setup complete: clickhouse-server, kcat, chromium, tansu $TANSU_VERSION, chdb $chdb_version, civicbot $civicbot_version"
+  # PyYAML parses every manifest under deploy/ in the deployment test (tests/deploy).
+  if ! python3 -c 'import yaml' 2>/dev/null; then
+    log "installing PyYAML from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check "PyYAML==6.0.3" ||
+      python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
+        "PyYAML==6.0.3"
+  fi
+  log "setup complete: clickhouse-server, kcat, chromium, promtool, tansu $TANSU_VERSION, chdb $chdb_version, civicbot $civicbot_version, PyYAML"
 }
 
 alive() { # pidfile

@@ -20,13 +20,21 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str]) -> Result<(), 
             source,
         })?;
     let replication = config.topics.replication_factor;
+    let settings: Vec<Vec<(String, String)>> = topics
+        .iter()
+        .map(|t| config.topics.settings_of(t))
+        .collect();
     let new: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|t| {
-            NewTopic::new(
-                t,
-                config.topics.partitions_of(t),
-                TopicReplication::Fixed(replication),
+        .zip(&settings)
+        .map(|(t, settings)| {
+            settings.iter().fold(
+                NewTopic::new(
+                    t,
+                    config.topics.partitions_of(t),
+                    TopicReplication::Fixed(replication),
+                ),
+                |topic, (k, v)| topic.set(k, v),
             )
         })
         .collect();

@@ -60,7 +60,13 @@ pub struct TopicsConfig {
     pub replication_factor: i32,
     /// Partition counts by topic name.
     pub partitions: BTreeMap<String, i32>,
+    /// Topic configs set when cityops creates a topic, by topic name, over the defaults of
+    /// [`TopicsConfig::settings_of`] (`{ "city.raw.iot.v1" = { "retention.ms" = "86400000" } }`).
+    /// A topic that exists already keeps its configs (change them with `kafka-configs.sh`).
+    pub settings: BTreeMap<String, BTreeMap<String, String>>,
 }
+
+const DAY_MS: u64 = 86_400_000;
 
 impl Default for TopicsConfig {
     fn default() -> Self {
@@ -78,6 +84,7 @@ impl Default for TopicsConfig {
             default_partitions: 6,
             replication_factor: 1,
             partitions: BTreeMap::new(),
+            settings: BTreeMap::new(),
         }
     }
 }
@@ -95,6 +102,45 @@ impl TopicsConfig {
             return self.partitions_of(&self.incidents);
         }
         self.default_partitions
+    }
+
+    /// The topic configs cityops creates `topic` with (docs/operations.md, *Backup and
+    /// replay*): the work-order history forever and never compacted (it is the system of
+    /// record); a department's orders compacted (the latest snapshot of each order); the
+    /// topics ClickHouse tables are rebuilt from for 30 days; the raw intake, which may hold
+    /// callers' personal data, for 3 days. Then what `settings` says for the topic.
+    pub fn settings_of(&self, topic: &str) -> Vec<(String, String)> {
+        let mut out: BTreeMap<String, String> = BTreeMap::new();
+        let mut set = |k: &str, v: String| {
+            out.insert(k.to_owned(), v);
+        };
+        if topic == self.workorder_events {
+            set("retention.ms", "-1".to_owned());
+            set("retention.bytes", "-1".to_owned());
+            set("cleanup.policy", "delete".to_owned());
+        } else if [
+            &self.events,
+            &self.incidents,
+            &self.telemetry,
+            &self.dead_letter,
+        ]
+        .iter()
+        .any(|t| t.as_str() == topic)
+        {
+            set("retention.ms", (30 * DAY_MS).to_string());
+        } else if topic == self.raw_iot || topic == self.raw_hotline {
+            set("retention.ms", (3 * DAY_MS).to_string());
+        } else if topic.starts_with(&format!("{}.", self.department_prefix))
+            && topic.ends_with(".orders.v1")
+        {
+            set("cleanup.policy", "compact".to_owned());
+        }
+        if let Some(given) = self.settings.get(topic) {
+            for (k, v) in given {
+                set(k, v.clone());
+            }
+        }
+        out.into_iter().collect()
     }
 
     /// The regular expression (librdkafka's `^` form) of every department's updates topic.
@@ -171,6 +217,51 @@ impl KafkaConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn topics_are_created_with_their_retention() {
+        let mut t = TopicsConfig::default();
+        let get = |t: &TopicsConfig, topic: &str, key: &str| {
+            t.settings_of(topic)
+                .into_iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+        };
+        assert_eq!(
+            get(&t, "city.workorders.events.v1", "retention.ms").as_deref(),
+            Some("-1")
+        );
+        assert_eq!(
+            get(&t, "city.workorders.events.v1", "cleanup.policy").as_deref(),
+            Some("delete")
+        );
+        assert_eq!(
+            get(
+                &t,
+                "city.dept.street_office.210106001.orders.v1",
+                "cleanup.policy"
+            )
+            .as_deref(),
+            Some("compact")
+        );
+        assert_eq!(get(&t, "city.dept.gas.updates.v1", "cleanup.policy"), None);
+        assert_eq!(
+            get(&t, "city.raw.hotline.v1", "retention.ms").as_deref(),
+            Some("259200000")
+        );
+        assert_eq!(
+            get(&t, "city.events.v1", "retention.ms").as_deref(),
+            Some("2592000000")
+        );
+        t.settings.insert(
+            "city.raw.hotline.v1".into(),
+            BTreeMap::from([("retention.ms".to_owned(), "3600000".to_owned())]),
+        );
+        assert_eq!(
+            get(&t, "city.raw.hotline.v1", "retention.ms").as_deref(),
+            Some("3600000")
+        );
+    }
 
     #[test]
     fn partition_counts_fall_back_to_default() {

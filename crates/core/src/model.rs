@@ -207,12 +207,30 @@ pub enum DeadlineKind {
     Resolve,
 }
 
+impl DeadlineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadlineKind::Accept => "accept",
+            DeadlineKind::Resolve => "resolve",
+        }
+    }
+}
+
 /// Yellow at 75% of a deadline, red at 100%.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WarningLevel {
     Yellow,
     Red,
+}
+
+impl WarningLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningLevel::Yellow => "yellow",
+            WarningLevel::Red => "red",
+        }
+    }
 }
 
 /// A work order (工单): who must act, by when, and where it stands.

@@ -487,6 +487,16 @@ impl Stage<'_> {
             if event.rejected {
                 continue;
             }
+            if let (Some(deadline), Some(warning)) = (event.deadline, event.warning) {
+                // Yellow and red warnings per department and clock: what the alerts watch.
+                metrics::counter!(
+                    "cityops_dispatch_warnings_total",
+                    "department" => event.order.owner.to_string(),
+                    "deadline" => deadline.as_str(),
+                    "warning" => warning.as_str()
+                )
+                .increment(1);
+            }
             let mut departments = vec![event.order.owner.clone()];
             departments.extend(event.order.co_departments.iter().cloned());
             for dept in departments {
