@@ -29,10 +29,9 @@ down:
 status:
 	@$(STACK) status
 
-## run: set up and start the stack, then the platform
-run: setup up
-	@echo "The local stack is up (ClickHouse http://127.0.0.1:$(CH_HTTP_PORT), Kafka 127.0.0.1:$(KAFKA_PORT))."
-	$(CARGO) run -p cityops-cli --bin cityops -- run
+## run: set up, start the stack and the platform, and play a simulated day into it (Ctrl-C stops)
+run: setup
+	@deploy/local/run.sh
 
 ## lint: formatting and clippy, as CI runs them
 lint:

@@ -71,19 +71,6 @@ async fn recorded(kafka: &KafkaConfig, topic: &str, command_id: &str) -> WorkOrd
     .await
 }
 
-/// Waits until the dispatch API answers (401 to a request without a token).
-async fn await_api(client: &reqwest::Client, url: &str) {
-    cityops_testkit::eventually("the dispatch API", Duration::from_secs(60), || async {
-        let r = client
-            .get(format!("{url}/v1/departments/gas/orders"))
-            .send()
-            .await
-            .ok()?;
-        (r.status().as_u16() == 401).then_some(())
-    })
-    .await;
-}
-
 /// The order the gas leak at 兴华街道 opened, once dispatched.
 async fn dispatched_order(kafka: &KafkaConfig, topic: &str) -> WorkOrder {
     cityops_testkit::eventually(
@@ -108,7 +95,7 @@ async fn every_example_of_the_department_guide_works_and_the_chain_holds() {
     let platform = Platform::start(CITYOPS, &kafka.brokers, &extra).await;
     let topics = platform.topics.clone();
     let client = reqwest::Client::new();
-    await_api(&client, &platform.dispatch_url).await;
+    platform.await_dispatch_api().await;
     let codec = Codec::single_object();
     let producer = Producer::new(&kafka, "test").expect("producer");
     let gas_leak = incident(
@@ -349,8 +336,8 @@ async fn two_dispatch_instances_split_the_streets_answer_for_each_other_and_neve
     let a = Platform::start_with(CITYOPS, spec.clone()).await;
     let b = Platform::start_with(CITYOPS, spec.clone()).await;
     let client = reqwest::Client::new();
-    await_api(&client, &a.dispatch_url).await;
-    await_api(&client, &b.dispatch_url).await;
+    a.await_dispatch_api().await;
+    b.await_dispatch_api().await;
     // Wait for the group to split: each instance holds partition p of both the incidents and
     // the commands topic (2 of the 4), never more.
     let holds_half = |p: &Platform| {

@@ -164,6 +164,18 @@ impl Platform {
         platform
     }
 
+    /// Waits until the dispatch API answers (401 to a request without a token): it listens
+    /// once dispatch has replayed its partitions, after `/readyz` is green.
+    pub async fn await_dispatch_api(&self) {
+        let client = reqwest::Client::new();
+        let url = format!("{}/v1/departments/gas/orders", self.dispatch_url);
+        cityops_testkit::eventually("the dispatch API", Duration::from_secs(60), || async {
+            let r = client.get(&url).send().await.ok()?;
+            (r.status().as_u16() == 401).then_some(())
+        })
+        .await;
+    }
+
     /// Waits until the ingest service's `/readyz` answers 200 (`ready`) or 503 (`!ready`).
     pub async fn await_ready(&self, ready: bool) {
         let client = reqwest::Client::new();

@@ -26,6 +26,8 @@ pub struct CityopsConfig {
     pub sink: SinkConfig,
     pub cockpit: cityops_cockpit::CockpitConfig,
     pub open311: cityops_open311::Open311Config,
+    /// `cityops simulate` (docs/simulator.md); its brokers and topics are those of `kafka`.
+    pub simulate: cityops_simulate::SimulateConfig,
 }
 
 /// Where the data files are.

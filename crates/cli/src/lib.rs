@@ -43,6 +43,19 @@ enum Command {
     /// `run.services` (all of them by default) in this process. `cityops up` is the same.
     #[command(alias = "up")]
     Run,
+    /// Run only the ingest service (HTTP intake, raw topics → validated events).
+    Ingest,
+    /// Run only the enrichment service (events → incidents and telemetry).
+    Enrich,
+    /// Run only the dispatch service (incidents → work orders, the departments' API).
+    Dispatch,
+    /// Run only the ClickHouse sink.
+    Sink,
+    /// Run only the cockpit (the operations centre's wall and its API).
+    Cockpit,
+    /// Play a simulated Shenyang day into a running cityops (`[simulate]` settings; see
+    /// docs/simulator.md): 12345 tickets, IoT readings, scripted episodes, department bots.
+    Simulate(SimulateArgs),
     /// Apply the ClickHouse migrations (idempotent).
     Migrate,
     /// Create the pipeline topics that do not exist yet, with their configured partitions.
@@ -81,6 +94,21 @@ enum Command {
         #[arg(long)]
         table: String,
     },
+}
+
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// Give the command centre and every department a bot with a demo token
+    /// (`sim-<dept>-token`). cityops must accept them: see --print-dispatch-settings.
+    #[arg(long)]
+    demo_tokens: bool,
+    /// Print the `--set` lines that make dispatch accept the demo tokens, and exit.
+    #[arg(long, requires = "demo_tokens")]
+    print_dispatch_settings: bool,
+    /// Write the run's summary (counts, episodes, the bots' actions, every accepted id) as
+    /// JSON to this file.
+    #[arg(long)]
+    summary: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -190,6 +218,12 @@ pub async fn main() -> Result<()> {
             Ok(())
         }
         Command::Run => run(config).await,
+        Command::Ingest => run_only(config, ServiceName::Ingest).await,
+        Command::Enrich => run_only(config, ServiceName::Enrich).await,
+        Command::Dispatch => run_only(config, ServiceName::Dispatch).await,
+        Command::Sink => run_only(config, ServiceName::Sink).await,
+        Command::Cockpit => run_only(config, ServiceName::Cockpit).await,
+        Command::Simulate(args) => simulate(config, args).await,
         Command::DryRun { input } => dry_run(&config, &input),
         Command::Classify { command } => classify(&config, command),
         Command::Workorders {
@@ -205,6 +239,60 @@ pub async fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn run_only(mut config: CityopsConfig, service: ServiceName) -> Result<()> {
+    config.run.services = vec![service];
+    run(config).await
+}
+
+/// `cityops simulate`: the simulator's own settings from `[simulate]`, the brokers and topics
+/// from cityops's `[kafka]`, the city from `data`.
+async fn simulate(config: CityopsConfig, args: SimulateArgs) -> Result<()> {
+    let world = Arc::new(
+        cityops_simulate::World::load(&config.data.catalogue, &config.data.geo_dir)
+            .context("loading the catalogue and the geography for the simulator")?,
+    );
+    let mut sim = config.simulate.clone();
+    sim.kafka = config.kafka.clone();
+    if args.demo_tokens {
+        let departments = cityops_simulate::owner_departments(&world);
+        sim.bots = sim
+            .bots
+            .with_demo_tokens(departments.iter().map(String::as_str));
+    }
+    if args.print_dispatch_settings {
+        for line in sim.bots.dispatch_settings() {
+            println!("{line}");
+        }
+        return Ok(());
+    }
+    cityops_telemetry::init_tracing(&config.telemetry)?;
+    let shutdown = Shutdown::on_signals();
+    let summary = cityops_simulate::run(&sim, world, {
+        let shutdown = shutdown.clone();
+        async move { shutdown.wait().await }
+    })
+    .await
+    .context("simulating")?;
+    if let Some(path) = &args.summary {
+        let json = serde_json::to_vec_pretty(&summary).context("encoding the summary")?;
+        std::fs::write(path, json)
+            .with_context(|| format!("writing the summary to {}", path.display()))?;
+    }
+    println!(
+        "simulated {} → {} in {:.0} s: {} tickets, {} readings ({} alarms); {} accepted, {} rejected; bots closed {} orders",
+        summary.simulated_from,
+        summary.simulated_to,
+        summary.real_s,
+        summary.tickets,
+        summary.readings,
+        summary.alarms,
+        summary.accepted,
+        summary.rejected,
+        summary.bots.orders_closed
+    );
+    Ok(())
 }
 
 /// `cityops replay --table T`.
