@@ -17,17 +17,20 @@ ROOT=$PWD
 STACK=deploy/local/stack.sh
 LOGS=$ROOT/var/log
 CARGO=${CARGO:-cargo}
-PROFILE=${CITYOPS_PROFILE:-release}
+PROFILE=${RUN_PROFILE:-release}
 # The listeners, as config/cityops.toml sets them (override both with the CITYOPS_* variables).
 health=${CITYOPS_TELEMETRY__LISTEN:-127.0.0.1:9464}
 cockpit=${CITYOPS_COCKPIT__LISTEN:-127.0.0.1:8080}
 api=${CITYOPS_DISPATCH__LISTEN:-127.0.0.1:8083}
 
+export RUST_LIB_BACKTRACE=${RUST_LIB_BACKTRACE:-0}
+
 say() { printf '[run] %s\n' "$*" >&2; }
 
 mkdir -p "$LOGS"
 stack_was_up=false
-if "$STACK" status | grep -q '^clickhouse: up' && "$STACK" status | grep -q '^tansu: up'; then
+status=$("$STACK" status)
+if grep -q '^clickhouse: up' <<<"$status" && grep -q '^tansu: up' <<<"$status"; then
   stack_was_up=true
 fi
 "$STACK" up
@@ -41,7 +44,8 @@ else
   BIN=$ROOT/target/debug/cityops
 fi
 
-mapfile -t demo < <("$BIN" simulate --demo-tokens --print-dispatch-settings)
+demo_settings=$("$BIN" simulate --demo-tokens --print-dispatch-settings)
+mapfile -t demo <<<"$demo_settings"
 sets=()
 for s in "${demo[@]}"; do sets+=(--set "$s"); done
 
@@ -112,7 +116,8 @@ EOF
 while kill -0 "$platform_pid" 2>/dev/null; do
   if [ -n "$simulator_pid" ] && ! kill -0 "$simulator_pid" 2>/dev/null; then
     if wait "$simulator_pid"; then
-      say "the simulated day is over ($(tail -n 1 "$LOGS/simulate.log")); cityops goes on: Ctrl-C to stop"
+      say "the simulator finished: $(tail -n 1 "$LOGS/simulate.log")"
+      say "cityops goes on: Ctrl-C to stop"
     else
       say "the simulator stopped with an error; the end of var/log/simulate.log:"
       tail -n 10 "$LOGS/simulate.log" >&2

@@ -281,7 +281,12 @@ async fn simulate(config: CityopsConfig, args: SimulateArgs) -> Result<()> {
             .with_context(|| format!("writing the summary to {}", path.display()))?;
     }
     println!(
-        "simulated {} → {} in {:.0} s: {} tickets, {} readings ({} alarms); {} accepted, {} rejected; bots closed {} orders",
+        "{} {} → {} in {:.0} s: {} tickets, {} readings ({} alarms); {} accepted, {} rejected; bots closed {} orders",
+        if summary.interrupted {
+            "interrupted: simulated"
+        } else {
+            "simulated"
+        },
         summary.simulated_from,
         summary.simulated_to,
         summary.real_s,

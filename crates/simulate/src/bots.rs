@@ -575,6 +575,7 @@ impl Bots {
         run_tag: &str,
         board: Arc<Mutex<Board>>,
         stats: Arc<Mutex<BotSummary>>,
+        startup_wait: Duration,
     ) -> Result<Bots, SimulateError> {
         let base = config.dispatch_url.trim_end_matches('/').to_owned();
         let http = reqwest::Client::builder()
@@ -608,13 +609,11 @@ impl Bots {
                 checked_street_office = true;
             }
             let url = format!("{base}/v1/departments/{dept}/orders?limit=1");
-            let r = client
-                .http
-                .get(&url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .map_err(|e| SimulateError::DispatchUnreachable {
+            let r = crate::send::first_answer("dispatch", startup_wait, || {
+                client.http.get(&url).bearer_auth(token)
+            })
+            .await
+            .map_err(|e| SimulateError::DispatchUnreachable {
                     url: base.clone(),
                     reason: e.to_string(),
                 })?;

@@ -65,6 +65,9 @@ pub struct SimulateConfig {
     pub batch_max: usize,
     /// How often progress is logged, in real seconds.
     pub report_interval_s: f64,
+    /// How long to wait at start for ingest and dispatch to listen, in real seconds (cityops
+    /// opens its listeners a few seconds after it starts).
+    pub startup_wait_s: f64,
     pub episodes: EpisodesConfig,
     pub bots: BotsConfig,
 }
@@ -89,6 +92,7 @@ impl Default for SimulateConfig {
             kafka: KafkaConfig::default(),
             batch_max: 500,
             report_interval_s: 10.0,
+            startup_wait_s: 60.0,
             episodes: EpisodesConfig::default(),
             bots: BotsConfig::default(),
         }
@@ -323,6 +327,12 @@ impl SimulateConfig {
             return Err(SimulateError::config(
                 "bots.max_concurrent must be at least 1",
             ));
+        }
+        if !(self.startup_wait_s.is_finite() && (0.0..=3600.0).contains(&self.startup_wait_s)) {
+            return Err(SimulateError::config(format!(
+                "startup_wait_s = {} must be between 0 and 3600 seconds",
+                self.startup_wait_s
+            )));
         }
         if !(b.linger_s.is_finite() && b.linger_s >= 0.0) {
             return Err(SimulateError::config(

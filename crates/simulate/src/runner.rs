@@ -252,6 +252,7 @@ pub async fn run(
             &plan.run_tag,
             Arc::clone(&board),
             Arc::clone(&bot_stats),
+            Duration::from_secs_f64(config.startup_wait_s),
         )
         .await?;
         Some(tokio::spawn(b.run(stop_rx)))

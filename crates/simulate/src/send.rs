@@ -14,6 +14,30 @@ use crate::item::Item;
 /// How long the sender retries an unavailable ingest or broker before giving up.
 const RETRY_WINDOW: Duration = Duration::from_secs(60);
 
+/// Sends the request `make` builds until the service answers at all (any status), retrying
+/// refused connections for up to `wait`: cityops opens its listeners a few seconds after it
+/// starts.
+pub(crate) async fn first_answer(
+    what: &str,
+    wait: Duration,
+    make: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let deadline = Instant::now() + wait;
+    let mut told = false;
+    loop {
+        match make().send().await {
+            Err(e) if e.is_connect() && Instant::now() < deadline => {
+                if !told {
+                    told = true;
+                    tracing::info!("waiting for {what} to listen");
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            answer => return answer,
+        }
+    }
+}
+
 /// What became of a batch, by position in it.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Outcome {
@@ -71,9 +95,8 @@ impl Sender {
                         url: url.clone(),
                         reason: e.to_string(),
                     })?;
-                let ready = client
-                    .get(format!("{url}/readyz"))
-                    .send()
+                let wait = Duration::from_secs_f64(config.startup_wait_s);
+                let ready = first_answer("ingest", wait, || client.get(format!("{url}/readyz")))
                     .await
                     .map_err(|e| SimulateError::IngestUnreachable {
                         url: url.clone(),

@@ -390,6 +390,7 @@ async fn unreachable_services_and_unknown_tokens_say_what_to_do() {
     let config = SimulateConfig {
         ingest_url: "http://127.0.0.1:9".into(),
         duration: "1m".into(),
+        startup_wait_s: 0.5,
         ..SimulateConfig::default()
     };
     let e = run(&config, world(), std::future::pending())
