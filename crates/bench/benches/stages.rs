@@ -11,6 +11,13 @@
 //! - `encode_incident`: `Incident` → Avro;
 //! - `enrich_record`: enrich's whole per-record work (`cityops_enrich::handle`);
 //! - `sink_row`: the sink's per-record work before the insert (decode, `EventRow`).
+//! - `pipeline_ticket`: every CPU stage of one 12345 ticket in a row, as the pipeline does
+//!   them: validate (raw JSON → `CityEvent`), decode (the `CityEvent` from its Avro on the
+//!   events topic), geo + classify (`Enricher::enrich`), route (category → department);
+//! - `pipeline_mix`: the same per event over the simulator's mix (docs/simulator.md): 25%
+//!   corpus tickets, 75% IoT readings of every catalogue device type in turn
+//!   (`samples::raw_reading`), 1% of them alarms; a reading's route is taken only when it is an
+//!   alarm (an incident), as in the pipeline.
 //!
 //! cargo bench -p cityops-bench
 
@@ -22,6 +29,7 @@ use cityops_core::routing::route;
 use cityops_core::settings::Secret;
 use cityops_core::{CityEvent, Incident};
 use cityops_enrich::{EnrichConfig, Enriched, Enricher};
+use cityops_ingest::raw::{reading_to_event, IntakeRules};
 use cityops_ingest::{IngestConfig, Intake, ItemKind};
 use cityops_store::EventRow;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -30,6 +38,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const TICKETS: usize = 64;
+/// Items of the simulator's mix cycled through by `pipeline_mix`.
+const MIX: usize = 4_000;
 
 fn record(topic: &str, payload: Vec<u8>) -> Record {
     Record {
@@ -105,6 +115,75 @@ fn bench(c: &mut Criterion) {
             ..IngestConfig::default()
         },
     );
+
+    // The simulator's mix: a quarter tickets, three quarters IoT readings of every device
+    // type, 1% of the readings alarms.
+    let mix_items: Vec<(bool, serde_json::Value)> = (0..MIX)
+        .map(|i| {
+            if i % 4 == 0 {
+                let t = i / 4;
+                let id = format!("BENCH-MIX-{t:05}");
+                (true, samples::raw_ticket(&corpus, &id, t, &at))
+            } else {
+                let reading = samples::raw_reading(&catalogue, i - i / 4 - 1, &at, now, 100)
+                    .expect("a device type");
+                (false, reading)
+            }
+        })
+        .collect();
+    let rules = IntakeRules::default();
+    let reporter = cityops_ingest::pii::ReporterKey::new("cityops-bench");
+    // (is a ticket, raw JSON bytes, the event's Avro bytes)
+    let mix: Vec<(bool, Vec<u8>, Vec<u8>)> = mix_items
+        .into_iter()
+        .map(|(is_ticket, raw)| {
+            let event = if is_ticket {
+                cityops_ingest::raw::ticket_to_event(
+                    &raw,
+                    cityops_core::Source::Hotline,
+                    &rules,
+                    &reporter,
+                    now,
+                )
+            } else {
+                reading_to_event(&raw, &rules, &*catalogue, now)
+            }
+            .expect("the mix passes intake");
+            let bytes = codec.encode_cached(&topics.events, &event).expect("encode");
+            (is_ticket, raw.to_string().into_bytes(), bytes)
+        })
+        .collect();
+    let tickets_in_mix = mix.iter().filter(|m| m.0).count();
+    eprintln!(
+        "stages/pipeline_mix: {} items, {tickets_in_mix} tickets ({:.1}%)",
+        mix.len(),
+        100.0 * tickets_in_mix as f64 / mix.len() as f64
+    );
+    // validate → decode → geo + classify → route, for one event.
+    let one_event = |is_ticket: bool, raw: &[u8], avro: &[u8]| {
+        let v: serde_json::Value = serde_json::from_slice(raw).expect("JSON");
+        let validated = if is_ticket {
+            cityops_ingest::raw::ticket_to_event(
+                &v,
+                cityops_core::Source::Hotline,
+                &rules,
+                &reporter,
+                now,
+            )
+        } else {
+            reading_to_event(&v, &rules, &*catalogue, now)
+        }
+        .expect("valid");
+        let event: CityEvent = codec.decode_cached(avro).expect("decode");
+        debug_assert_eq!(event.event_id, validated.event_id);
+        match enricher.enrich(&event, now).expect("enrich") {
+            (Enriched::Incident(i), _) => {
+                let r = route(&catalogue, &i.category, i.street_name.as_deref());
+                usize::from(r.owner.is_some())
+            }
+            (Enriched::Telemetry(t), _) => t.metrics.len(),
+        }
+    };
 
     let mut g = c.benchmark_group("stages");
     g.throughput(Throughput::Elements(1))
@@ -182,6 +261,20 @@ fn bench(c: &mut Criterion) {
                 .decode_cached(black_box(&event_bytes[next()]))
                 .expect("decode");
             EventRow::from(&e)
+        })
+    });
+    g.bench_function("pipeline_ticket", |b| {
+        b.iter(|| {
+            let k = next();
+            one_event(true, black_box(&raw_bytes[k]), black_box(&event_bytes[k]))
+        })
+    });
+    let mut m = 0usize;
+    g.bench_function("pipeline_mix", |b| {
+        b.iter(|| {
+            m = (m + 1) % mix.len();
+            let (is_ticket, raw, avro) = &mix[m];
+            one_event(*is_ticket, black_box(raw), black_box(avro))
         })
     });
     g.finish();

@@ -196,25 +196,8 @@ impl Counter {
     }
 }
 
-/// A reader of `topics` from their beginning (fresh group) that waits very little for new
-/// data (`fetch.wait.max.ms=5`), so that it sees a record as soon as the broker has it: the
-/// latency probe's eye on the output topics.
-pub fn observer(brokers: &str, topics: &[&str]) -> Result<StreamConsumer> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("client.id", "bench-observer")
-        .set("group.id", cityops_testkit::unique_name("bench_obs"))
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("fetch.wait.max.ms", "5")
-        .set("enable.partition.eof", "false")
-        .create()?;
-    consumer.subscribe(topics)?;
-    Ok(consumer)
-}
-
 /// A producer with cityops's settings, for records whose acknowledgement is awaited one by
-/// one (the latency probe's baseline intake).
+/// one.
 pub fn single_producer(brokers: &str) -> Result<FutureProducer> {
-    Ok(producer_config(brokers, "bench-probe").create()?)
+    Ok(producer_config(brokers, "bench-single").create()?)
 }

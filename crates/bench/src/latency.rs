@@ -1,43 +1,48 @@
-//! Measurement 4: latency from an event's intake to its incident on the incidents topic and to its row
-//! being visible in ClickHouse.
+//! Measurement 4: latency from an event's intake to its work order on the department's topic
+//! and to its row in ClickHouse, at a fixed moderate rate.
 //!
-//! cityops (`cityops run`, every service, shipped config): S tickets POSTed one per request at
-//! a steady rate; a ticket's clock starts when its POST is answered 202 (the event is on the
-//! events topic, acknowledged by the broker). It stops when the incident is read from the
-//! incidents topic (a reader that long-polls 5 ms at most), and when
-//! `SELECT incident_id FROM incidents FINAL WHERE incident_id IN (...)` first returns it
-//! (polled every 25 ms; a row's time is the start of the first poll that saw it).
+//! cityops runs as four processes (`cityops ingest`, `enrich`, `dispatch`, `sink`) with the
+//! shipped config, and again with each variant's `--set` overrides (e.g. a shorter
+//! `fetch.wait.max.ms`). Tickets of the corpus are POSTed one per request at a steady `rate`
+//! (requests are started on a fixed schedule, not one after another, so a slow answer does
+//! not lower the rate). A ticket's clock starts when its POST is answered 202 (the event is
+//! on the events topic, acknowledged by the broker). It stops:
+//! - when its incident is read from the incidents topic (enrich's output);
+//! - when an order snapshot naming it (`incident_ids`) is read from a department's topic
+//!   `<prefix>.<dept>.orders.v1` (dispatch's output; a merged ticket is in the snapshot of
+//!   the order it joined);
+//! - when its work-order transition (`workorder_events.incident_id`) is first returned by
+//!   ClickHouse, polled every 50 ms (a row's time is the start of the first poll that saw it).
 //!
-//! Baseline, same rate and the same observers: the same ticket bytes produced to topic A with
-//! cityops's producer settings; the clock starts at the broker's acknowledgement. One bare
-//! pass-through moves it to topic B; the bench reads it there and inserts its `events` row
-//! straight away (one row per INSERT, no batching) into a database with cityops's schema; the
-//! same poll sees it. That is the least any Kafka-to-ClickHouse path must spend: one hop and
-//! one insert.
+//! The readers long-poll 5 ms at most; the departments' topics are found by listing the
+//! broker's topics every 250 ms and read from their beginning (assigned, no group), after a
+//! warm-up of one pass of the corpus that has dispatch create most of them. Tickets that never
+//! get an order (not actionable) are counted, not timed; those that should and did not within
+//! the timeout count as later than any.
 
 use anyhow::{bail, Context, Result};
 use cityops_avro::Codec;
-use cityops_core::{event_id_for, Incident, Source};
-use cityops_store::EventRow;
-use rdkafka::consumer::StreamConsumer;
+use cityops_core::{Incident, WorkOrder};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use rdkafka::message::Message as _;
-use rdkafka::producer::FutureRecord;
-use rdkafka::util::Timeout;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 use crate::kafka;
-use crate::procs::{self, Cityops, CityopsSpec, Topics};
+use crate::procs::Topics;
+use crate::throughput::{start_services, SERVICES};
 use crate::{ch, Ctx};
 use cityops_bench::samples;
 
-/// When each id was taken in, seen on the output topic, and visible in ClickHouse.
+/// When each id was taken in and seen downstream.
 #[derive(Default)]
 struct Times {
     intake: HashMap<String, Instant>,
-    topic: HashMap<String, Instant>,
+    incident: HashMap<String, Instant>,
+    order: HashMap<String, Instant>,
     table: HashMap<String, Instant>,
 }
 
@@ -47,14 +52,29 @@ fn lock(t: &Shared) -> std::sync::MutexGuard<'_, Times> {
     t.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Latencies of one side, in milliseconds.
+/// One configuration's latencies, in milliseconds.
 #[derive(Debug, Clone, Default)]
-pub struct Side {
-    pub to_topic: Vec<f64>,
+pub struct Variant {
+    pub label: String,
+    pub extra: Vec<String>,
+    pub sent: usize,
+    /// The rate the requests were actually started at.
+    pub achieved_rate: f64,
+    pub to_incident: Vec<f64>,
+    pub to_order: Vec<f64>,
     pub to_table: Vec<f64>,
-    /// POST → 202 (cityops) or produce → acknowledged (baseline).
+    /// POST → 202.
     pub intake: Vec<f64>,
-    pub missing: usize,
+    pub failed_posts: usize,
+    /// How many of the sent tickets should get an order (the warm-up's share: the corpus's
+    /// actionable tickets); those that did not within the timeout count as infinitely late.
+    pub expected_orders: usize,
+    /// The timeout those waited for.
+    pub timeout: Duration,
+    /// Per service: CPU-seconds over the sample.
+    pub cpu: Vec<(String, Option<Duration>)>,
+    pub peak_rss: Vec<(String, Option<u64>)>,
+    pub elapsed: Duration,
 }
 
 /// The measurement's results.
@@ -63,59 +83,132 @@ pub struct LatencyResult {
     pub samples: usize,
     pub rate: f64,
     pub raw_bytes: f64,
-    pub incident_bytes: f64,
-    pub cityops: Side,
-    pub baseline: Side,
+    pub variants: Vec<Variant>,
     pub sink_period_ms: u64,
     pub elapsed: Duration,
 }
 
-/// Reads `consumer` and records when each id (from `id_of`) first appears; `after` runs on
-/// each new id.
-fn watch_topic<F, A>(
+/// A reader of `topics` (names, or one `^pattern`) from their beginning that waits very little
+/// for new data, and finds new topics of a pattern within a second.
+fn reader(brokers: &str, topics: &[&str]) -> Result<StreamConsumer> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("client.id", "bench-observer")
+        .set("group.id", cityops_testkit::unique_name("bench_obs"))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "5")
+        .set("topic.metadata.refresh.interval.ms", "1000")
+        .set("enable.partition.eof", "false")
+        .create()?;
+    consumer.subscribe(topics)?;
+    Ok(consumer)
+}
+
+/// Reads `consumer` and records when each id (from `ids_of`) first appears in `slot`.
+fn watch_topic<F>(
     consumer: StreamConsumer,
     times: Shared,
-    id_of: F,
-    after: A,
-    sizes: Arc<Mutex<Vec<usize>>>,
+    ids_of: F,
+    slot: fn(&mut Times) -> &mut HashMap<String, Instant>,
 ) -> JoinHandle<()>
 where
-    F: Fn(&[u8], Option<&[u8]>) -> Option<String> + Send + 'static,
-    A: Fn(&str) + Send + 'static,
+    F: Fn(&[u8]) -> Vec<String> + Send + 'static,
 {
     tokio::spawn(async move {
         while let Ok(m) = consumer.recv().await {
             let now = Instant::now();
-            let payload = m.payload().unwrap_or_default();
-            if let Some(id) = id_of(payload, m.key()) {
-                let new = {
-                    let mut t = lock(&times);
-                    if t.topic.contains_key(&id) {
-                        false
-                    } else {
-                        t.topic.insert(id.clone(), now);
-                        true
-                    }
-                };
-                if new {
-                    sizes
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(payload.len());
-                    after(&id);
-                }
+            let ids = ids_of(m.payload().unwrap_or_default());
+            let mut t = lock(&times);
+            for id in ids {
+                slot(&mut t).entry(id).or_insert(now);
             }
         }
     })
 }
 
-/// Polls `table` every 25 ms for the ids taken in and not yet visible.
-fn watch_table(
-    client: clickhouse::Client,
-    table: &'static str,
-    column: &'static str,
+/// Reads every department's orders topic (`<prefix>.<dept>.orders.v1`) from its beginning,
+/// as dispatch creates them: the broker's topics are listed every 250 ms and each new one's
+/// partitions assigned (no consumer group, so no rebalance when a topic appears). Records
+/// when each incident first appears in an order snapshot.
+fn watch_departments(
+    brokers: &str,
+    prefix: &str,
     times: Shared,
-) -> JoinHandle<()> {
+    codec: Codec,
+) -> Result<JoinHandle<()>> {
+    let consumer: Arc<StreamConsumer> = Arc::new(
+        ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("client.id", "bench-observer")
+            .set("group.id", cityops_testkit::unique_name("bench_obs"))
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", "5")
+            .set("enable.partition.eof", "false")
+            .create()?,
+    );
+    let head = format!("{prefix}.");
+    let discover = {
+        let consumer = consumer.clone();
+        tokio::spawn(async move {
+            let mut known = std::collections::HashSet::new();
+            loop {
+                let c = consumer.clone();
+                let found = tokio::task::spawn_blocking(move || {
+                    c.fetch_metadata(None, Duration::from_secs(2))
+                        .map(|m| {
+                            m.topics()
+                                .iter()
+                                .map(|t| (t.name().to_owned(), t.partitions().len()))
+                                .collect::<Vec<_>>()
+                        })
+                        .unwrap_or_default()
+                })
+                .await
+                .unwrap_or_default();
+                let mut tpl = rdkafka::TopicPartitionList::new();
+                for (name, partitions) in found {
+                    if name.starts_with(&head)
+                        && name.ends_with(".orders.v1")
+                        && partitions > 0
+                        && known.insert(name.clone())
+                    {
+                        for p in 0..partitions {
+                            let _ = tpl.add_partition_offset(
+                                &name,
+                                p as i32,
+                                rdkafka::Offset::Beginning,
+                            );
+                        }
+                    }
+                }
+                if tpl.count() > 0 {
+                    if let Err(e) = consumer.incremental_assign(&tpl) {
+                        eprintln!("[bench] assigning department topics: {e}");
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+    };
+    Ok(tokio::spawn(async move {
+        while let Ok(m) = consumer.recv().await {
+            let now = Instant::now();
+            let ids = codec
+                .decode_cached::<WorkOrder>(m.payload().unwrap_or_default())
+                .map(|o| o.incident_ids)
+                .unwrap_or_default();
+            let mut t = lock(&times);
+            for id in ids {
+                t.order.entry(id).or_insert(now);
+            }
+        }
+        discover.abort();
+    }))
+}
+
+/// Polls `workorder_events` every 50 ms for the ids taken in and not yet visible.
+fn watch_table(client: clickhouse::Client, times: Shared) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let pending: Vec<String> = {
@@ -127,285 +220,272 @@ fn watch_table(
                     .collect()
             };
             let polled_at = Instant::now();
-            if let Ok(ids) = ch::visible(&client, table, column, &pending).await {
+            if let Ok(ids) = ch::visible(&client, "workorder_events", "incident_id", &pending).await
+            {
                 let mut t = lock(&times);
                 for id in ids {
                     t.table.entry(id).or_insert(polled_at);
                 }
             }
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
 }
 
-/// Waits (polling the shared times every 20 ms) until every one of `ids` was seen in the
-/// table, or `timeout`.
-async fn await_all(times: &Shared, ids: &[String], timeout: Duration) -> usize {
+/// Waits until every one of `ids` has an order and a row, or nothing new arrived for
+/// `quiet` (tickets that get no order), or `timeout`.
+async fn settle(times: &Shared, ids: &[String], quiet: Duration, timeout: Duration) {
     let deadline = Instant::now() + timeout;
+    let mut last = (usize::MAX, usize::MAX);
+    let mut changed = Instant::now();
     loop {
-        let missing = {
+        let now = {
             let t = lock(times);
-            ids.iter()
-                .filter(|id| !t.table.contains_key(*id) || !t.topic.contains_key(*id))
-                .count()
+            (
+                ids.iter().filter(|id| t.order.contains_key(*id)).count(),
+                ids.iter().filter(|id| t.table.contains_key(*id)).count(),
+            )
         };
-        if missing == 0 || Instant::now() > deadline {
-            return missing;
+        if now.0 == ids.len() && now.1 == ids.len() {
+            return;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        if now != last {
+            last = now;
+            changed = Instant::now();
+        }
+        if changed.elapsed() >= quiet || Instant::now() > deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-fn side(times: &Shared, ids: &[String], intake: Vec<f64>, missing: usize) -> Side {
-    let t = lock(times);
-    let ms = |m: &HashMap<String, Instant>, id: &String| -> Option<f64> {
-        let start = t.intake.get(id)?;
-        Some(m.get(id)?.saturating_duration_since(*start).as_secs_f64() * 1e3)
-    };
-    Side {
-        to_topic: ids.iter().filter_map(|id| ms(&t.topic, id)).collect(),
-        to_table: ids.iter().filter_map(|id| ms(&t.table, id)).collect(),
-        intake,
-        missing,
-    }
+fn millis(t: &Times, slot: &HashMap<String, Instant>, ids: &[String]) -> Vec<f64> {
+    ids.iter()
+        .filter_map(|id| {
+            let start = t.intake.get(id)?;
+            Some(
+                slot.get(id)?
+                    .saturating_duration_since(*start)
+                    .as_secs_f64()
+                    * 1e3,
+            )
+        })
+        .collect()
 }
 
-/// Runs the measurement: `samples` tickets per side at `rate` per second.
-pub async fn run(ctx: &Ctx, samples_n: usize, rate: f64) -> Result<LatencyResult> {
+/// Runs one configuration: `samples_n` tickets at `rate` per second.
+async fn run_variant(
+    ctx: &Ctx,
+    label: &str,
+    extra: Vec<String>,
+    samples_n: usize,
+    rate: f64,
+) -> Result<Variant> {
     let started = Instant::now();
     let topics = Topics::fresh("bench");
-    let p = cityops_testkit::unique_name("bench_lat");
-    let (a, b) = (format!("{p}.a"), format!("{p}.b"));
-    let mut all = topics.all();
-    all.extend([a.as_str(), b.as_str()]);
-    kafka::create_topics(&ctx.brokers, &all, ctx.partitions).await?;
+    kafka::create_topics(&ctx.brokers, &topics.all(), ctx.partitions).await?;
     let database = ctx.fresh_database("bench_lat");
-    let base_database = ctx.fresh_database("bench_lat_base");
-    let base_client = ch::create(&ctx.clickhouse, &base_database).await?;
-
-    let mut cityops = Cityops::start(
-        &CityopsSpec {
-            program: &ctx.cityops,
-            config: &ctx.config,
-            root: &ctx.root,
-            brokers: &ctx.brokers,
-            clickhouse: &ctx.clickhouse,
-            topics: &topics,
-            database: &database,
-            services: &["ingest", "enrich", "sink"],
-            partitions: ctx.partitions,
-        },
-        ctx.log("latency-cityops"),
-        ctx.timeout,
-    )
-    .await?;
-    let passthrough =
-        procs::start_passthrough("hop", &ctx.brokers, &a, &b, ctx.log("latency-hop"))?;
+    ch::create(&ctx.clickhouse, &database).await?;
+    let mut services =
+        start_services(ctx, &topics, &database, &extra, &format!("latency-{label}")).await?;
     let client = ch::config(&ctx.clickhouse, &database).client();
 
-    let now = samples::now_ms();
-    let at = samples::received_at(now);
-    let ticket = |side: &str, i: usize| {
-        let id = format!("{}-lat-{side}-{i:05}", ctx.run_id);
-        samples::raw_ticket(&ctx.corpus, &id, i, &at)
-    };
-    let raw_bytes = (0..samples_n)
-        .map(|i| ticket("c", i).to_string().len())
-        .sum::<usize>() as f64
-        / samples_n.max(1) as f64;
-
-    // cityops's observers.
-    let c_times: Shared = Arc::default();
-    let incident_sizes = Arc::new(Mutex::new(Vec::new()));
+    let times: Shared = Arc::default();
     let codec = Codec::single_object();
     let mut watchers = Vec::new();
-    watchers.push(watch_topic(
-        kafka::observer(&ctx.brokers, &[&topics.incidents])?,
-        c_times.clone(),
-        move |payload, _| {
-            codec
-                .decode_cached::<Incident>(payload)
-                .ok()
-                .map(|i| i.incident_id)
-        },
-        |_| {},
-        incident_sizes.clone(),
-    ));
-    watchers.push(watch_table(
-        client,
-        "incidents",
-        "incident_id",
-        c_times.clone(),
-    ));
-
-    // The baseline's: the hop's output, each record's row inserted at once.
-    let b_times: Shared = Arc::default();
-    let rows: Arc<Mutex<HashMap<String, EventRow>>> = Arc::default();
     {
-        let rows = rows.clone();
-        let base_client = base_client.clone();
+        let codec = codec.clone();
         watchers.push(watch_topic(
-            kafka::observer(&ctx.brokers, &[&b])?,
-            b_times.clone(),
-            |_, key| key.map(|k| String::from_utf8_lossy(k).into_owned()),
-            move |id| {
-                let row = rows
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(id)
-                    .cloned();
-                if let Some(row) = row {
-                    let client = base_client.clone();
-                    tokio::spawn(async move {
-                        let insert = async {
-                            let mut insert = client.insert::<EventRow>("events").await?;
-                            insert.write(&row).await?;
-                            insert.end().await
-                        };
-                        if let Err(e) = insert.await {
-                            eprintln!("[bench] baseline insert failed: {e}");
-                        }
-                    });
-                }
+            reader(&ctx.brokers, &[&topics.incidents])?,
+            times.clone(),
+            move |payload| {
+                codec
+                    .decode_cached::<Incident>(payload)
+                    .map(|i| vec![i.incident_id])
+                    .unwrap_or_default()
             },
-            Arc::new(Mutex::new(Vec::new())),
+            |t| &mut t.incident,
         ));
     }
-    watchers.push(watch_table(
-        base_client,
-        "events",
-        "event_id",
-        b_times.clone(),
-    ));
+    watchers.push(watch_departments(
+        &ctx.brokers,
+        &topics.department_prefix,
+        times.clone(),
+        codec,
+    )?);
+    watchers.push(watch_table(client, times.clone()));
 
-    let http = reqwest::Client::new();
-    let url = format!("{}/v1/hotline/tickets", cityops.ingest_url);
-    let post = |body: String| {
-        let (http, url) = (http.clone(), url.clone());
-        async move {
-            let sent = Instant::now();
-            let resp = http
-                .post(&url)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .context("POST a ticket")?;
-            let status = resp.status().as_u16();
-            let body: serde_json::Value = resp.json().await.unwrap_or_default();
-            let acked = Instant::now();
-            if status != 202 {
-                bail!("POST answered {status}: {body}");
-            }
-            let id = body["results"][0]["event_id"]
-                .as_str()
-                .context("event_id in the answer")?
-                .to_owned();
-            Ok((id, sent, acked))
-        }
-    };
-    let producer = kafka::single_producer(&ctx.brokers)?;
-    let produce = |id: String, bytes: Vec<u8>| {
-        let (producer, a) = (producer.clone(), a.clone());
-        async move {
-            let sent = Instant::now();
-            producer
-                .send(
-                    FutureRecord::to(&a).key(&id).payload(&bytes),
-                    Timeout::Never,
-                )
-                .await
-                .map_err(|(e, _)| anyhow::anyhow!("producing to {a}: {e}"))?;
-            Ok::<_, anyhow::Error>((id, sent, Instant::now()))
-        }
-    };
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let url = format!("{}/v1/hotline/tickets", services[0].ingest_url);
+    let now = samples::now_ms();
+    let at = samples::received_at(now);
     let period = Duration::from_secs_f64(1.0 / rate.max(0.1));
+    let mut result = Variant {
+        label: label.to_owned(),
+        extra,
+        ..Variant::default()
+    };
 
-    // cityops: warm-up, then the sample.
-    let mut c_ids = Vec::new();
-    let mut c_intake = Vec::new();
+    let mut warm_share = 1.0;
     for phase in ["warmup", "sample"] {
         let count = if phase == "warmup" {
-            ctx.warmup.min(20)
+            ctx.corpus.len()
         } else {
             samples_n
         };
+        let cpu0: Vec<Option<Duration>> = services.iter().map(|s| s.proc.cpu_time()).collect();
         let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut ids = Vec::new();
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut posts = Vec::with_capacity(count);
+        let t0 = Instant::now();
         for i in 0..count {
             tick.tick().await;
-            let (id, sent, acked) = post(ticket(&format!("c{phase}"), i).to_string()).await?;
-            lock(&c_times).intake.insert(id.clone(), acked);
-            if phase == "sample" {
-                c_intake.push((acked - sent).as_secs_f64() * 1e3);
+            let id = format!("{}-lat-{label}-{phase}-{i:06}", ctx.run_id);
+            let body = samples::raw_ticket(&ctx.corpus, &id, i, &at).to_string();
+            let (http, url, times) = (http.clone(), url.clone(), times.clone());
+            posts.push(tokio::spawn(async move {
+                let sent = Instant::now();
+                let resp = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .context("POST a ticket")?;
+                let status = resp.status().as_u16();
+                let body: serde_json::Value = resp.json().await.unwrap_or_default();
+                let acked = Instant::now();
+                if status != 202 {
+                    bail!("POST answered {status}: {body}");
+                }
+                let id = body["results"][0]["event_id"]
+                    .as_str()
+                    .context("event_id in the answer")?
+                    .to_owned();
+                lock(&times).intake.insert(id.clone(), acked);
+                Ok::<_, anyhow::Error>((id, (acked - sent).as_secs_f64() * 1e3))
+            }));
+        }
+        let sending = t0.elapsed();
+        let mut ids = Vec::with_capacity(count);
+        let mut intake = Vec::with_capacity(count);
+        let mut failed = 0;
+        let mut first_error = None;
+        for p in posts {
+            match p.await? {
+                Ok((id, ms)) => {
+                    ids.push(id);
+                    intake.push(ms);
+                }
+                Err(e) => {
+                    failed += 1;
+                    first_error.get_or_insert(e);
+                }
             }
-            ids.push(id);
         }
-        let missing = await_all(&c_times, &ids, ctx.timeout).await;
-        if phase == "warmup" && missing > 0 {
-            cityops.proc.check_alive()?;
-            bail!("latency warm-up: {missing} of {count} tickets never reached ClickHouse");
-        }
-        c_ids = ids;
-    }
-    let c_missing = await_all(&c_times, &c_ids, Duration::ZERO).await;
-
-    // Baseline: warm-up, then the sample.
-    let mut b_ids = Vec::new();
-    let mut b_intake = Vec::new();
-    for phase in ["warmup", "sample"] {
-        let count = if phase == "warmup" {
-            ctx.warmup.min(20)
-        } else {
-            samples_n
-        };
-        let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut ids = Vec::new();
-        for i in 0..count {
-            tick.tick().await;
-            let raw = ticket(&format!("b{phase}"), i);
-            let event = samples::event_of(&raw, samples::now_ms()).map_err(anyhow::Error::msg)?;
-            let id = event_id_for(Source::Hotline, &event.source_id);
-            rows.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id.clone(), EventRow::from(&event));
-            let (id, sent, acked) = produce(id, raw.to_string().into_bytes()).await?;
-            lock(&b_times).intake.insert(id.clone(), acked);
-            if phase == "sample" {
-                b_intake.push((acked - sent).as_secs_f64() * 1e3);
+        settle(&times, &ids, Duration::from_secs(5), ctx.timeout).await;
+        if phase == "warmup" {
+            let t = lock(&times);
+            let ordered = ids.iter().filter(|id| t.order.contains_key(*id)).count();
+            if ordered == 0 {
+                drop(t);
+                for s in &mut services {
+                    s.proc.check_alive()?;
+                }
+                bail!(
+                    "latency warm-up ({label}): none of {count} tickets reached a department's topic{}",
+                    first_error.map(|e| format!("; first failure: {e:#}")).unwrap_or_default()
+                );
             }
-            ids.push(id);
-        }
-        let missing = await_all(&b_times, &ids, ctx.timeout).await;
-        if phase == "warmup" && missing > 0 {
-            bail!(
-                "baseline latency warm-up: {missing} of {count} records never reached ClickHouse"
+            eprintln!(
+                "[bench] latency warm-up ({label}): {ordered} of {count} tickets reached a department's topic"
             );
+            warm_share = ordered as f64 / count.max(1) as f64;
+            continue;
         }
-        b_ids = ids;
+        result.sent = count;
+        result.expected_orders = (ids.len() as f64 * warm_share).round() as usize;
+        result.timeout = ctx.timeout;
+        result.failed_posts = failed;
+        result.achieved_rate = count as f64 / sending.as_secs_f64().max(1e-9);
+        result.intake = intake;
+        let t = lock(&times);
+        result.to_incident = millis(&t, &t.incident, &ids);
+        result.to_order = millis(&t, &t.order, &ids);
+        result.to_table = millis(&t, &t.table, &ids);
+        result.cpu = SERVICES
+            .iter()
+            .zip(&services)
+            .zip(&cpu0)
+            .map(|((name, s), c0)| {
+                (
+                    (*name).to_owned(),
+                    c0.zip(s.proc.cpu_time()).map(|(a, b)| b.saturating_sub(a)),
+                )
+            })
+            .collect();
     }
-    let b_missing = await_all(&b_times, &b_ids, Duration::ZERO).await;
-
-    let incident_bytes = {
-        let s = incident_sizes.lock().unwrap_or_else(|e| e.into_inner());
-        s.iter().sum::<usize>() as f64 / s.len().max(1) as f64
-    };
-    let result = LatencyResult {
-        samples: samples_n,
-        rate,
-        raw_bytes,
-        incident_bytes,
-        cityops: side(&c_times, &c_ids, c_intake, c_missing),
-        baseline: side(&b_times, &b_ids, b_intake, b_missing),
-        sink_period_ms: ctx.sink_period_ms,
-        elapsed: started.elapsed(),
-    };
+    result.peak_rss = SERVICES
+        .iter()
+        .zip(&services)
+        .map(|(name, s)| ((*name).to_owned(), s.proc.peak_rss()))
+        .collect();
     for w in watchers {
         w.abort();
     }
-    passthrough.stop(Duration::from_secs(15)).await;
-    cityops.proc.stop(Duration::from_secs(15)).await;
+    for s in services {
+        s.proc.stop(Duration::from_secs(15)).await;
+    }
+    result.elapsed = started.elapsed();
+    Ok(result)
+}
+
+/// Runs the measurement: `samples_n` tickets at `rate` per second, with the shipped config
+/// and then with each of `variants` (a label and its `--set` overrides).
+pub async fn run(
+    ctx: &Ctx,
+    samples_n: usize,
+    rate: f64,
+    variants: &[(String, Vec<String>)],
+) -> Result<LatencyResult> {
+    let started = Instant::now();
+    let at = samples::received_at(samples::now_ms());
+    let raw_bytes = (0..ctx.corpus.len())
+        .map(|i| {
+            samples::raw_ticket(&ctx.corpus, "BENCH-LAT-000000", i, &at)
+                .to_string()
+                .len()
+        })
+        .sum::<usize>() as f64
+        / ctx.corpus.len().max(1) as f64;
+    let mut result = LatencyResult {
+        samples: samples_n,
+        rate,
+        raw_bytes,
+        sink_period_ms: ctx.sink_period_ms,
+        ..LatencyResult::default()
+    };
+    let mut all = vec![("shipped".to_owned(), ctx.extra.clone())];
+    for (label, sets) in variants {
+        let mut extra = ctx.extra.clone();
+        extra.extend(sets.iter().cloned());
+        all.push((label.clone(), extra));
+    }
+    for (label, extra) in all {
+        eprintln!("[bench] latency, {label}: {samples_n} tickets at {rate}/s");
+        let v = run_variant(ctx, &label, extra, samples_n, rate).await?;
+        eprintln!(
+            "[bench] latency, {label}: to the department's topic p50 {:?} p99 {:?} ms ({} of {})",
+            cityops_bench::stats::percentile(&v.to_order, 50.0),
+            cityops_bench::stats::percentile(&v.to_order, 99.0),
+            v.to_order.len(),
+            v.sent
+        );
+        result.variants.push(v);
+    }
+    result.elapsed = started.elapsed();
     Ok(result)
 }

@@ -2,11 +2,14 @@
 //! against baselines run side by side in the same run (the machines here are noisy, so only
 //! ratios are comparable from run to run), and writes `target/bench/report.md`:
 //!
-//! 1. the pipeline's end-to-end throughput against a bare rdkafka pass-through of the same
-//!    records ([`throughput`]);
+//! 1. the broker's raw limits (produce, consume, one bare pass-through hop) and the
+//!    pipeline's end-to-end throughput, raw topic → ingest → enrich → dispatch → sink →
+//!    ClickHouse, every service its own process, with each one's CPU per 1,000 events and
+//!    peak memory ([`throughput`]);
 //! 2. the sink's rows/s against `clickhouse-client` inserting the same rows ([`sink`]);
 //! 3. the CPU stages per core, from criterion's estimates ([`stages`]);
-//! 4. latency from intake to the incidents topic and to ClickHouse ([`latency`]).
+//! 4. latency at a fixed rate from intake to the department's topic and to ClickHouse
+//!    ([`latency`]), with the shipped config and with proposed overrides.
 //!
 //! ClickHouse is `make up`'s (a fresh database per measurement, dropped at the end). The
 //! broker is a Tansu of the bench's own (the same binary and sqlite engine as `make up`'s,
@@ -49,7 +52,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the measurements and write the report.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// The pass-through baseline (started by `run`): consume FROM, produce to TO, acknowledge.
     Passthrough {
         #[arg(long)]
@@ -85,18 +88,35 @@ struct RunArgs {
     /// Tickets per pipe and round of the throughput measurement.
     #[arg(long, default_value_t = 20_000)]
     tickets: usize,
+    /// Tickets per round of the end-to-end pipe (whole passes of the 400-ticket corpus).
+    #[arg(long, default_value_t = 2_000)]
+    e2e_tickets: usize,
+    /// Rounds of the end-to-end pipe (the first ones of `--rounds`).
+    #[arg(long, default_value_t = 1)]
+    e2e_rounds: usize,
     /// Rows per round of the sink measurement.
     #[arg(long, default_value_t = 50_000)]
     rows: usize,
     /// Rounds of the throughput and sink measurements (the best round is reported).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    /// Latency samples per side.
-    #[arg(long, default_value_t = 200)]
+    /// Latency samples (tickets) per configuration.
+    #[arg(long, default_value_t = 2_000)]
     samples: usize,
-    /// Latency samples per second.
-    #[arg(long, default_value_t = 20.0)]
+    /// Latency: tickets per second.
+    #[arg(long, default_value_t = 1_000.0)]
     rate: f64,
+    /// A further `--set` override for every cityops process of every measurement (repeat it).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// A further configuration the latency is measured with, after the shipped one:
+    /// `LABEL:KEY=VALUE` (repeat it for more overrides of the same label).
+    #[arg(
+        long = "latency-variant",
+        value_name = "LABEL:KEY=VALUE",
+        default_value = "fetch.wait.max.ms=10:kafka.extra={ \"fetch.wait.max.ms\" = \"10\" }"
+    )]
+    latency_variants: Vec<String>,
     /// Records of each warm-up.
     #[arg(long, default_value_t = 500)]
     warmup: usize,
@@ -104,7 +124,7 @@ struct RunArgs {
     #[arg(long, default_value_t = 2)]
     partitions: i32,
     /// Longest wait of any step, in seconds.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 300)]
     timeout_s: u64,
     /// Criterion's output directory.
     #[arg(long, default_value = "target/criterion")]
@@ -152,6 +172,8 @@ pub struct Ctx {
     pub corpus: Vec<CorpusTicket>,
     pub run_id: String,
     pub sink_period_ms: u64,
+    /// `--set` overrides of every cityops process.
+    pub extra: Vec<String>,
     databases: Mutex<Vec<String>>,
 }
 
@@ -261,6 +283,7 @@ async fn run(args: RunArgs) -> Result<()> {
         warmup: args.warmup,
         timeout: Duration::from_secs(args.timeout_s),
         run_id: cityops_testkit::unique_name("B"),
+        extra: args.sets.clone(),
         databases: Mutex::new(Vec::new()),
     };
     let want = |m: &str| args.only.iter().any(|o| o == m);
@@ -272,10 +295,18 @@ async fn run(args: RunArgs) -> Result<()> {
     let mut failures = Vec::new();
     if want("throughput") {
         eprintln!(
-            "[bench] 1. pipeline throughput vs pass-through ({} tickets x {} rounds)",
+            "[bench] 1. raw broker limits and pipeline throughput vs pass-through ({} tickets x {} rounds)",
             args.tickets, args.rounds
         );
-        match throughput::run(&ctx, args.tickets, args.rounds).await {
+        match throughput::run(
+            &ctx,
+            args.tickets,
+            args.e2e_tickets,
+            args.rounds,
+            args.e2e_rounds,
+        )
+        .await
+        {
             Ok(r) => report.throughput = Some(r),
             Err(e) => failures.push(format!("throughput: {e:#}")),
         }
@@ -304,10 +335,20 @@ async fn run(args: RunArgs) -> Result<()> {
     }
     if want("latency") {
         eprintln!(
-            "[bench] 4. latency ({} samples per side at {}/s)",
+            "[bench] 4. latency ({} samples per configuration at {}/s)",
             args.samples, args.rate
         );
-        match latency::run(&ctx, args.samples, args.rate).await {
+        let mut variants: Vec<(String, Vec<String>)> = Vec::new();
+        for v in &args.latency_variants {
+            let (label, set) = v
+                .split_once(':')
+                .with_context(|| format!("--latency-variant {v}: LABEL:KEY=VALUE"))?;
+            match variants.iter_mut().find(|(l, _)| l == label) {
+                Some((_, sets)) => sets.push(set.to_owned()),
+                None => variants.push((label.to_owned(), vec![set.to_owned()])),
+            }
+        }
+        match latency::run(&ctx, args.samples, args.rate, &variants).await {
             Ok(r) => report.latency = Some(r),
             Err(e) => failures.push(format!("latency: {e:#}")),
         }
@@ -346,7 +387,7 @@ async fn run(args: RunArgs) -> Result<()> {
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
-        Cmd::Run(args) => run(args).await,
+        Cmd::Run(args) => run(*args).await,
         Cmd::Passthrough {
             brokers,
             from,

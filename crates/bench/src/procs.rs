@@ -135,8 +135,15 @@ pub fn free_port() -> Result<u16> {
 
 pub use cityops_testkit::Topics;
 
-/// Where a `cityops run` under test is wired.
+/// Where a `cityops run` (or one service, `cityops ingest` ...) under test is wired.
 pub struct CityopsSpec<'a> {
+    /// The subcommand: `run` (with `services`), or one service alone (`ingest`, `enrich`,
+    /// `dispatch`, `sink`, `cockpit`).
+    pub command: &'a str,
+    /// Further `--set` overrides (e.g. `kafka.extra={ "fetch.wait.max.ms" = "10" }`).
+    pub extra: &'a [String],
+    /// The consumer groups' common prefix (the same for every process of one pipeline).
+    pub groups: &'a str,
     pub program: &'a Path,
     pub config: &'a Path,
     pub root: &'a Path,
@@ -162,7 +169,9 @@ impl Cityops {
     pub async fn start(spec: &CityopsSpec<'_>, log: PathBuf, timeout: Duration) -> Result<Self> {
         let ingest_port = free_port()?;
         let telemetry_port = free_port()?;
-        let groups = cityops_testkit::unique_name("bench");
+        let dispatch_port = free_port()?;
+        let cockpit_port = free_port()?;
+        let groups = spec.groups;
         let services = spec
             .services
             .iter()
@@ -177,6 +186,8 @@ impl Cityops {
             format!("clickhouse.database={}", spec.database),
             format!("ingest.listen=127.0.0.1:{ingest_port}"),
             format!("telemetry.listen=127.0.0.1:{telemetry_port}"),
+            format!("dispatch.listen=127.0.0.1:{dispatch_port}"),
+            format!("cockpit.listen=127.0.0.1:{cockpit_port}"),
             format!("ingest.consumer_group={groups}_ingest"),
             format!("enrich.consumer_group={groups}_enrich"),
             format!("dispatch.consumer_group={groups}_dispatch"),
@@ -186,6 +197,7 @@ impl Cityops {
             "telemetry.log_filter=warn".to_owned(),
         ];
         sets.extend(spec.topics.overrides());
+        sets.extend(spec.extra.iter().cloned());
         let mut cmd = Command::new(spec.program);
         cmd.current_dir(spec.root)
             .arg("--config")
@@ -194,8 +206,13 @@ impl Cityops {
         for s in &sets {
             cmd.arg("--set").arg(s);
         }
-        cmd.arg("run");
-        let mut proc = Proc::spawn("cityops", cmd, log)?;
+        cmd.arg(spec.command);
+        let name = if spec.command == "run" {
+            "cityops".to_owned()
+        } else {
+            format!("cityops {}", spec.command)
+        };
+        let mut proc = Proc::spawn(&name, cmd, log)?;
         let cityops = Self {
             ingest_url: format!("http://127.0.0.1:{ingest_port}"),
             telemetry_url: format!("http://127.0.0.1:{telemetry_port}"),
@@ -205,7 +222,7 @@ impl Cityops {
             },
         };
         let mut urls = vec![format!("{}/readyz", cityops.telemetry_url)];
-        if spec.services.contains(&"ingest") {
+        if spec.services.contains(&"ingest") || spec.command == "ingest" {
             urls.push(format!("{}/readyz", cityops.ingest_url));
         }
         let mut cityops = cityops;

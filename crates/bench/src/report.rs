@@ -1,5 +1,5 @@
-//! The report: one line per figure, "what — cityops X, baseline Y, ratio X/Y", with N, record
-//! sizes and the machine.
+//! The report: the targets first (each figure, its target, met or not), then one section per
+//! measurement with N, record sizes, every round and the machine.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -7,28 +7,35 @@ use std::time::Duration;
 use crate::latency::LatencyResult;
 use crate::sink::SinkResult;
 use crate::stages::Estimate;
-use crate::throughput::Throughput;
+use crate::throughput::{Throughput, SERVICES};
 use crate::{ch, Ctx};
-use cityops_bench::stats::{millis, percentile, rate, rate_of, ratio, thousands};
+use cityops_bench::stats::{millis, per_second, rate, rate_of, ratio, thousands};
 
-/// What each ratio means, at the end of every report.
-const MEANING: &str = "## What the ratios mean
+/// The targets (issue 10, part 3), on a 2-core machine with the broker and ClickHouse on it.
+pub const TARGET_E2E_OVER_HOP: f64 = 0.25;
+pub const TARGET_SINK_OVER_CLIENT: f64 = 0.5;
+pub const TARGET_STAGES_PER_CORE: f64 = 50_000.0;
+pub const TARGET_P99_TO_DEPARTMENT_MS: f64 = 250.0;
 
-- Throughput (1): cityops's tickets/s from the raw topic to the incidents topic over what the same broker moves through one bare \
-pass-through hop (consume, produce, store the offset once acknowledged, as cityops does). Each ticket crosses two hops in cityops \
-(raw → events → incidents), so about 0.5 would be \"cityops costs nothing but its hops\" when the broker is the bottleneck; \
-the 2-hop line compares with exactly as many hops. The CPU line is records per CPU-second of the process alone: what cityops's \
-own work and plumbing cost per record, the broker's share excluded. Memory: peak RSS of the process (cityops loads the \
-geography, gazetteer and text model).
-- Sink (2): rows/s from the events topic into ClickHouse, visible with FINAL, over `clickhouse-client` inserting the very same \
-rows from a local file: how close the sink comes to a bulk load of the server. The sink also consumes the topic (the broker's \
-consume rate bounds it) and waits up to `sink.batch.period_ms` for a partial batch.
-- CPU stages (3): events/s of one stage on one core over the broker's single-hop rate: above 1, one core of that stage keeps \
-up with what the broker moves, so the stage is not the bottleneck.
-- Latency (4): milliseconds from intake to the incident on its topic (cityops: events → enrich → incidents, one hop like \
-the baseline's) and to the row in ClickHouse (baseline: one hop and a single-row INSERT). Above 1, cityops takes longer. \
-Both sides wait for the broker to answer fetches, which on Tansu 0.6 takes up to librdkafka's `fetch.wait.max.ms` (500 ms by \
-default) even when data is there; the ClickHouse line also includes the sink's batching period.
+/// What the figures mean, at the end of every report.
+const MEANING: &str = "## How it is measured
+
+- Raw limits (1): the broker with the client library cityops uses (rdkafka), nothing else: N raw tickets produced to a fresh \
+topic with cityops's producer settings (idempotent, acks=all, linger.ms=5, lz4) until every one is acknowledged, then the same N \
+consumed from the beginning (partitions assigned, no group, nothing done with them). The single hop is a bare pass-through \
+(consume, produce, store the offset once acknowledged, as cityops does) draining a backlog of N. ClickHouse's bulk insert is \
+`clickhouse-client` inserting the sink measurement's rows from a file (section 2).
+- End to end (1): a backlog of N raw tickets on the raw hotline topic drained through `cityops ingest`, `cityops enrich`, \
+`cityops dispatch` and `cityops sink`, each its own process, until ClickHouse shows every event, every incident and every \
+incident's work-order transition. The clock starts when the (paused) processes are resumed. CPU per 1,000 events is each \
+process's user+sys time over the drain, divided by the tickets.
+- Sink (2): rows/s from the events topic into ClickHouse (`cityops sink` alone), visible to `count() FINAL`, over \
+`clickhouse-client` inserting the very same rows from a local file.
+- CPU stages (3): criterion, one thread, so events/s are per core.
+- Latency (4): POST → 202 starts the clock; it stops when the incident is read from the incidents topic, when an order \
+snapshot naming the incident is read from the department's topic, and when ClickHouse first returns the incident's \
+work-order transition. Tansu 0.6 answers a fetch only after librdkafka's `fetch.wait.max.ms` (500 ms by default) even when \
+data is there, and every stage waits on a fetch: that is what the `fetch.wait.max.ms` variant changes.
 
 ";
 
@@ -44,6 +51,7 @@ pub struct Machine {
     pub partitions: i32,
     pub cityops: String,
     pub config: String,
+    pub extra: Vec<String>,
 }
 
 impl Machine {
@@ -85,6 +93,7 @@ impl Machine {
                 .unwrap_or(&ctx.config)
                 .display()
                 .to_string(),
+            extra: ctx.extra.clone(),
         }
     }
 }
@@ -107,24 +116,34 @@ fn mib(bytes: Option<u64>) -> String {
     })
 }
 
-fn count(x: Option<f64>) -> String {
-    x.filter(|x| x.is_finite())
-        .map_or("n/a".to_owned(), |x| thousands(x.round() as u64))
-}
-
 fn best(durations: &[Duration], n: usize) -> Option<f64> {
     durations
         .iter()
-        .map(|d| cityops_bench::stats::per_second(n as u64, *d))
+        .map(|d| per_second(n as u64, *d))
         .max_by(f64::total_cmp)
 }
 
 fn all_rates(durations: &[Duration], n: usize) -> String {
     durations
         .iter()
-        .map(|d| rate(Some(cityops_bench::stats::per_second(n as u64, *d))))
+        .map(|d| rate(Some(per_second(n as u64, *d))))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn met(ok: Option<bool>) -> &'static str {
+    match ok {
+        Some(true) => "**met**",
+        Some(false) => "**not met**",
+        None => "not measured",
+    }
+}
+
+fn per_core(stages: &Option<Vec<Estimate>>, id: &str) -> Option<f64> {
+    stages
+        .as_ref()
+        .and_then(|st| st.iter().find(|e| e.id == id))
+        .and_then(Estimate::per_core)
 }
 
 impl Report {
@@ -134,8 +153,8 @@ impl Report {
         let _ = writeln!(s, "# cityops bench report\n");
         let _ = writeln!(
             s,
-            "Machine: nproc {} ({}), {}, {}. Broker: {}. {}. Every topic of both sides: {} partitions. \
-             cityops: {} with {}. Whole run: {:.0} s.\n",
+            "Machine: nproc {} ({}), {}, {}. Broker: {}. {}. Every topic: {} partitions. \
+             cityops: {} with {}{}. Whole run: {:.0} s.\n",
             m.cores,
             m.cpu,
             m.memory,
@@ -145,18 +164,22 @@ impl Report {
             m.partitions,
             m.cityops,
             m.config,
+            if m.extra.is_empty() {
+                String::new()
+            } else {
+                format!(" and `--set {}`", m.extra.join("` `--set "))
+            },
             self.elapsed.as_secs_f64()
         );
         let _ = writeln!(
             s,
-            "Each baseline ran in this same run, on the same broker and server, just before or after \
-             cityops; only the ratios are comparable between runs. A ratio is cityops / baseline: \
-             above 1 means more per second (or, for latency and memory, more milliseconds or bytes).\n"
+            "Every figure was measured in this one run, on the same broker and ClickHouse, baselines side by side \
+             with cityops; the machine is shared and noisy, so compare ratios between runs, not absolute rates.\n"
         );
-        let hop_rate = self.throughput.as_ref().and_then(|t| t.hop.best_rate(t.n));
+        self.render_targets(&mut s);
         self.render_throughput(&mut s);
         self.render_sink(&mut s);
-        self.render_stages(&mut s, hop_rate);
+        self.render_stages(&mut s);
         self.render_latency(&mut s);
         s.push_str(MEANING);
         if !self.failures.is_empty() {
@@ -169,98 +192,221 @@ impl Report {
         s
     }
 
+    fn render_targets(&self, s: &mut String) {
+        let _ = writeln!(s, "## Targets\n");
+        let _ = writeln!(s, "| figure | measured | target | |");
+        let _ = writeln!(s, "|---|---|---|---|");
+        let t = self.throughput.as_ref();
+        let e2e = t.and_then(|t| t.cityops.best_rate(t.n_e2e));
+        let hop = t.and_then(|t| t.hop.best_rate(t.n));
+        let r = e2e.zip(hop).map(|(a, b)| a / b);
+        let _ = writeln!(
+            s,
+            "| end to end (raw topic → ingest → enrich → dispatch → sink → ClickHouse) / broker single hop | {} / {} = {} | ≥ {TARGET_E2E_OVER_HOP} | {} |",
+            rate(e2e),
+            rate(hop),
+            ratio(e2e, hop),
+            met(r.map(|r| r >= TARGET_E2E_OVER_HOP))
+        );
+        let k = self.sink.as_ref();
+        let sink = k.and_then(|k| best(&k.cityops, k.n));
+        let client = k.and_then(|k| best(&k.baseline, k.n));
+        let r = sink.zip(client).map(|(a, b)| a / b);
+        let _ = writeln!(
+            s,
+            "| sink alone / `clickhouse-client` bulk insert of the same rows | {} / {} = {} | ≥ {TARGET_SINK_OVER_CLIENT} | {} |",
+            rate_of(sink, "rows"),
+            rate_of(client, "rows"),
+            ratio(sink, client),
+            met(r.map(|r| r >= TARGET_SINK_OVER_CLIENT))
+        );
+        for (what, id) in [
+            (
+                "CPU stages (decode + validate + geo + classify + route) per event, the simulator's mix (25% corpus tickets, 75% IoT readings of every device type, 1% alarms), per core",
+                "stages/pipeline_mix",
+            ),
+            (
+                "the same, 12345 tickets only (corpus tickets), per core",
+                "stages/pipeline_ticket",
+            ),
+        ] {
+            let v = per_core(&self.stages, id);
+            let _ = writeln!(
+                s,
+                "| {what} | {} | ≥ {}/s | {} |",
+                rate(v),
+                thousands(TARGET_STAGES_PER_CORE as u64),
+                met(v.map(|v| v >= TARGET_STAGES_PER_CORE))
+            );
+        }
+        if let Some(l) = &self.latency {
+            for v in &l.variants {
+                let expected = v.expected_orders.max(v.to_order.len());
+                let p99 = late_percentile(&v.to_order, expected, 99.0);
+                let p50 = late_percentile(&v.to_order, expected, 50.0);
+                let show =
+                    |x: Option<f64>| x.map_or("not arrived".to_owned(), |ms| millis(Some(ms)));
+                let _ = writeln!(
+                    s,
+                    "| p99 intake → order on the department's topic at {} tickets/s ({}) | {} (p50 {}) | ≤ {TARGET_P99_TO_DEPARTMENT_MS:.0} ms | {} |",
+                    thousands(l.rate as u64),
+                    if v.label == "shipped" {
+                        "shipped config".to_owned()
+                    } else {
+                        format!("with `{}`", v.extra.join("`, `"))
+                    },
+                    show(p99),
+                    show(p50),
+                    met(Some(p99.is_some_and(|p| p <= TARGET_P99_TO_DEPARTMENT_MS)))
+                );
+            }
+        } else {
+            let _ = writeln!(
+                s,
+                "| p99 intake → order on the department's topic at 1,000/s | n/a | ≤ {TARGET_P99_TO_DEPARTMENT_MS:.0} ms | not measured |"
+            );
+        }
+        let _ = writeln!(s);
+    }
+
     fn render_throughput(&self, s: &mut String) {
         let Some(t) = &self.throughput else { return };
-        let _ = writeln!(s, "## 1. Pipeline throughput vs the broker's single hop\n");
+        let _ = writeln!(
+            s,
+            "## 1. Raw limits of this machine, and cityops end to end\n"
+        );
+        let produce = best(&t.produce, t.n);
+        let consume = best(&t.consume, t.n);
         let (c, h, h2) = (
-            t.cityops.best_rate(t.n),
+            t.cityops.best_rate(t.n_e2e),
             t.hop.best_rate(t.n),
             t.two_hops.best_rate(t.n),
         );
+        let single = best(&t.single, crate::throughput::SINGLE);
+        let client = self.sink.as_ref().and_then(|k| best(&k.baseline, k.n));
         let _ = writeln!(
             s,
-            "- end-to-end, raw ticket → ingest → events → enrich → incidents (`run.services=[\"ingest\", \"enrich\"]`), \
-             N={} tickets of {:.0} B, best of {} — cityops {}, baseline {} (bare rdkafka pass-through, 1 hop, the same records), ratio {}",
+            "N = {} raw 12345 tickets of {:.0} B per round, best of {} rounds (cityops end to end: N = {}, {} round(s)).\n",
             thousands(t.n as u64),
             t.raw_bytes,
             t.rounds,
-            rate(c),
+            thousands(t.n_e2e as u64),
+            t.cityops.rounds.len() + t.cityops.timeouts.len()
+        );
+        let _ = writeln!(
+            s,
+            "- broker, produce only (rdkafka, cityops's producer settings, until all acknowledged): {} (rounds: {})",
+            rate(produce),
+            all_rates(&t.produce, t.n)
+        );
+        let _ = writeln!(
+            s,
+            "- broker, consume only (rdkafka, from the beginning, no processing): {} (rounds: {})",
+            rate(consume),
+            all_rates(&t.consume, t.n)
+        );
+        let _ = writeln!(
+            s,
+            "- broker, produce one record at a time, each acknowledged before the next ({} records; what a stage that awaits every send, as dispatch does, can reach at most): {} (rounds: {})",
+            crate::throughput::SINGLE,
+            rate(single),
+            all_rates(&t.single, crate::throughput::SINGLE)
+        );
+        let _ = writeln!(
+            s,
+            "- broker, single hop (bare rdkafka pass-through draining a backlog): {} (rounds: {}); two chained hops: {} (rounds: {})",
             rate(h),
-            ratio(c, h)
-        );
-        let _ = writeln!(
-            s,
-            "- the same against two chained pass-throughs (as many hops as the pipeline) — cityops {}, baseline {}, ratio {}",
-            rate(c),
+            list(&t.hop, t.n),
             rate(h2),
-            ratio(c, h2)
-        );
-        let (cc, hc) = (
-            t.cityops.cpu_per_record_us(t.n),
-            t.hop.cpu_per_record_us(t.n),
-        );
-        let per_cpu_s = |us: Option<f64>| us.filter(|u| *u > 0.0).map(|u| 1e6 / u);
-        let _ = writeln!(
-            s,
-            "- records per CPU-second of the process under test (user+sys while draining; the broker's CPU not counted) — cityops {}, baseline {} (1 hop), ratio {}",
-            count(per_cpu_s(cc)),
-            count(per_cpu_s(hc)),
-            ratio(per_cpu_s(cc), per_cpu_s(hc))
-        );
-        let stage_us = |id: &str| {
-            self.stages
-                .as_ref()
-                .and_then(|st| st.iter().find(|e| e.id == id))
-                .and_then(|e| e.mean_ns)
-                .map(|ns| ns / 1e3)
-        };
-        let own = stage_us("stages/ingest_record")
-            .zip(stage_us("stages/enrich_record"))
-            .map(|(a, b)| a + b);
-        let us = |x: Option<f64>| x.map_or("n/a".to_owned(), |x| format!("{x:.0} µs"));
-        let _ = writeln!(
-            s,
-            "- CPU per record of the process under test — cityops {} per ticket (2 hops; the stages' own work, by criterion: {}), \
-             baseline {} per hop, ratio {} per hop",
-            us(cc),
-            us(own),
-            us(hc),
-            ratio(cc.map(|c| c / 2.0), hc)
+            list(&t.two_hops, t.n)
         );
         let _ = writeln!(
             s,
-            "- peak memory (VmHWM) of the process — cityops {}, baseline {} (1 hop), ratio {}",
-            mib(t.cityops.peak_rss),
-            mib(t.hop.peak_rss),
-            ratio(
-                t.cityops.peak_rss.map(|b| b as f64),
-                t.hop.peak_rss.map(|b| b as f64)
-            )
+            "- ClickHouse bulk insert (`clickhouse-client`, JSONEachRow `events` rows from a file, section 2): {}",
+            rate_of(client, "rows")
         );
-        let list = |p: &crate::throughput::PipeResult| {
-            p.rates(t.n)
-                .iter()
-                .map(|r| rate(Some(*r)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let _ = writeln!(
+            s,
+            "- **cityops end to end**, raw topic → ingest → enrich → dispatch → sink → ClickHouse, every service its own process: \
+             {} (rounds: {}); ratio to the single hop {}, to two hops {}, to consume-only {}",
+            rate(c),
+            list(&t.cityops, t.n_e2e),
+            ratio(c, h),
+            ratio(c, h2),
+            ratio(c, consume)
+        );
         let feed = t
-            .cityops
+            .hop
             .rounds
             .iter()
-            .chain(&t.hop.rounds)
             .chain(&t.two_hops.rounds)
-            .map(|r| cityops_bench::stats::per_second(t.n as u64, r.feed))
+            .map(|r| per_second(t.n as u64, r.feed))
             .max_by(f64::total_cmp);
         let _ = writeln!(
             s,
-            "- every round: cityops {}; 1 hop {}; 2 hops {}. Backlogs were produced (untimed, process paused) at up to {}. Measured in {:.0} s.",
-            list(&t.cityops),
-            list(&t.hop),
-            list(&t.two_hops),
+            "- the pipes' backlogs were produced (untimed, processes paused) at up to {}; cityops ran with {}",
             rate(feed),
-            t.elapsed.as_secs_f64()
+            if t.extra.is_empty() {
+                "the shipped config".to_owned()
+            } else {
+                format!("`--set {}`", t.extra.join("` `--set "))
+            }
         );
+        let _ = writeln!(
+            s,
+            "- work-order transitions: {} of the {} tickets of a pass of the corpus get one (the rest are not actionable); per round: {}",
+            t.transitions_per_pass,
+            t.pass,
+            t.transitions
+                .iter()
+                .map(|n| thousands(*n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let _ = writeln!(
+            s,
+            "\nPer service, while draining the backlog (CPU = user+sys of the process over the rounds, per 1,000 tickets; the broker's and ClickHouse's CPU not counted):\n"
+        );
+        let _ = writeln!(
+            s,
+            "| process | CPU-s per 1,000 events (drain) | CPU-s per 1,000 events at {} | peak RSS |",
+            self.latency
+                .as_ref()
+                .map_or("the latency rate".to_owned(), |l| format!(
+                    "{}/s, shipped config (section 4)",
+                    thousands(l.rate as u64)
+                ))
+        );
+        let _ = writeln!(s, "|---|---|---|---|");
+        let at_rate = |name: &str| -> Option<f64> {
+            let l = self.latency.as_ref()?;
+            let v = l.variants.first()?;
+            let cpu = v.cpu.iter().find(|(n, _)| n == name)?.1?;
+            Some(cpu.as_secs_f64() * 1000.0 / v.sent.max(1) as f64)
+        };
+        let f3 = |x: Option<f64>| x.map_or("n/a".to_owned(), |x| format!("{x:.3}"));
+        for (i, name) in SERVICES.iter().enumerate() {
+            let drain = t.cityops.cpu_s_per_1000(i, t.n_e2e);
+            let _ = writeln!(
+                s,
+                "| `cityops {name}` | {} | {} | {} |",
+                f3(drain),
+                f3(at_rate(name)),
+                mib(t.cityops.peak_rss.get(i).copied().flatten())
+            );
+        }
+        let _ = writeln!(
+            s,
+            "| all four | {} | | |",
+            f3(t.cityops.cpu_s_per_1000_all(t.n_e2e))
+        );
+        let _ = writeln!(
+            s,
+            "| bare pass-through, 1 hop | {} | | {} |",
+            f3(t.hop.cpu_s_per_1000(0, t.n)),
+            mib(t.hop.peak_rss.first().copied().flatten())
+        );
+        let _ = writeln!(s);
         for (name, p) in [
             ("cityops", &t.cityops),
             ("1 hop", &t.hop),
@@ -270,18 +416,18 @@ impl Report {
                 let _ = writeln!(s, "- TIMED OUT ({name}): {to}");
             }
         }
-        let _ = writeln!(s);
+        let _ = writeln!(s, "Measured in {:.0} s.\n", t.elapsed.as_secs_f64());
     }
 
     fn render_sink(&self, s: &mut String) {
         let Some(k) = &self.sink else { return };
-        let _ = writeln!(s, "## 2. Sink into ClickHouse vs clickhouse-client\n");
+        let _ = writeln!(s, "## 2. The sink alone vs clickhouse-client\n");
         let (c, b) = (best(&k.cityops, k.n), best(&k.baseline, k.n));
         let _ = writeln!(
             s,
-            "- `events` rows, topic → ClickHouse (`run.services=[\"sink\"]`, shipped batching) until `count() FINAL` shows them, \
-             N={} rows (Avro {:.0} B, JSONEachRow {:.0} B), best of {} — cityops {}, baseline {} \
-             (`clickhouse-client INSERT ... FORMAT JSONEachRow` of the same rows, client start-up included), ratio {}",
+            "- `events` rows, pre-filled topic → ClickHouse (`cityops sink`, shipped batching) until `count() FINAL` shows them, \
+             N={} rows (Avro {:.0} B, JSONEachRow {:.0} B), best of {} — cityops {}, `clickhouse-client INSERT ... FORMAT JSONEachRow` \
+             of the same rows (client start-up included) {}, ratio {} (target ≥ {TARGET_SINK_OVER_CLIENT})",
             thousands(k.n as u64),
             k.avro_bytes,
             k.json_bytes,
@@ -295,14 +441,11 @@ impl Report {
             .then(|| (k.n * k.cityops_cpu.len()) as f64 / cpu.as_secs_f64());
         let _ = writeln!(
             s,
-            "- peak memory (VmHWM) — cityops (sink only) {}, baseline clickhouse-client {}, ratio {}; cityops sink: {} rows per CPU-second",
+            "- the sink's CPU: {} rows per CPU-second ({:.3} CPU-s per 1,000 rows); peak memory — sink {}, clickhouse-client {}",
+            rows_per_cpu_s.map_or("n/a".to_owned(), |r| thousands(r.round() as u64)),
+            rows_per_cpu_s.map_or(f64::NAN, |r| 1000.0 / r),
             mib(k.cityops_rss),
             mib(k.baseline_rss),
-            ratio(
-                k.cityops_rss.map(|b| b as f64),
-                k.baseline_rss.map(|b| b as f64)
-            ),
-            count(rows_per_cpu_s)
         );
         let _ = writeln!(
             s,
@@ -317,29 +460,31 @@ impl Report {
         let _ = writeln!(s);
     }
 
-    fn render_stages(&self, s: &mut String, hop_rate: Option<f64>) {
+    fn render_stages(&self, s: &mut String) {
         let Some(stages) = &self.stages else { return };
         let _ = writeln!(
             s,
             "## 3. CPU stages, events/s per core (criterion, one thread)\n"
         );
+        let hop = self.throughput.as_ref().and_then(|t| t.hop.best_rate(t.n));
         let _ = writeln!(
             s,
-            "Baseline: the broker's single-hop rate of section 1 ({}); the ratio is how many such brokers one core of the stage keeps up with.\n",
-            rate(hop_rate)
+            "Target: the combined stages ≥ {}/s per core. The last column is how many times the broker's single hop ({}) one core of the stage keeps up with.\n",
+            thousands(TARGET_STAGES_PER_CORE as u64),
+            rate(hop)
         );
         for e in stages {
-            let per_core = e.per_core();
+            let pc = e.per_core();
             let _ = writeln!(
                 s,
-                "- {} [`{}`{}] — cityops {} per core ({}/event), baseline {}, ratio {}",
+                "- {} [`{}`{}] — {} per core ({}/event), × hop {}",
                 e.label,
                 e.id,
                 e.note
                     .as_ref()
                     .map(|n| format!(": {n}"))
                     .unwrap_or_default(),
-                rate(per_core),
+                rate(pc),
                 e.mean_ns
                     .map(|ns| if ns >= 1e4 {
                         format!("{:.1} µs", ns / 1e3)
@@ -347,8 +492,7 @@ impl Report {
                         format!("{ns:.0} ns")
                     })
                     .unwrap_or_else(|| "n/a".to_owned()),
-                rate(hop_rate),
-                ratio(per_core, hop_rate)
+                ratio(pc, hop)
             );
         }
         let _ = writeln!(s);
@@ -356,65 +500,117 @@ impl Report {
 
     fn render_latency(&self, s: &mut String) {
         let Some(l) = &self.latency else { return };
-        let _ = writeln!(s, "## 4. Latency from intake\n");
-        let p = |v: &[f64], q: f64| percentile(v, q);
-        let line = |s: &mut String, what: &str, c: &[f64], b: &[f64], baseline: &str| {
-            let _ = writeln!(
-                s,
-                "- {what} — cityops p50 {} / p99 {}, baseline p50 {} / p99 {} ({baseline}), ratio p50 {} / p99 {}",
-                millis(p(c, 50.0)),
-                millis(p(c, 99.0)),
-                millis(p(b, 50.0)),
-                millis(p(b, 99.0)),
-                ratio(p(c, 50.0), p(b, 50.0)),
-                ratio(p(c, 99.0), p(b, 99.0)),
-            );
-        };
         let _ = writeln!(
             s,
-            "{} samples per side, one every {:.0} ms, tickets of {:.0} B (incidents {:.0} B); `cityops run` with every service and the shipped config \
-             (sink batches flush every {} ms). The clock starts when the POST is answered 202 (baseline: when the broker acknowledged the produce).\n",
-            l.samples,
-            1000.0 / l.rate,
+            "## 4. Latency from intake at {} tickets/s\n",
+            thousands(l.rate as u64)
+        );
+        let _ = writeln!(
+            s,
+            "{} corpus tickets of {:.0} B per configuration, one POST each, started every {:.1} ms; four processes (`cityops ingest`, \
+             `enrich`, `dispatch`, `sink`; sink batches flush every {} ms). The clock starts when the POST is answered 202.\n",
+            thousands(l.samples as u64),
             l.raw_bytes,
-            l.incident_bytes,
+            1000.0 / l.rate,
             l.sink_period_ms
         );
-        line(
-            s,
-            "intake → incident on the incidents topic (events → enrich → incidents)",
-            &l.cityops.to_topic,
-            &l.baseline.to_topic,
-            "the same record through one bare pass-through hop",
-        );
-        line(
-            s,
-            "intake → row visible in ClickHouse (`incidents FINAL`, polled every 25 ms)",
-            &l.cityops.to_table,
-            &l.baseline.to_table,
-            "one hop, then the row inserted alone at once, seen by the same poll",
-        );
-        line(
-            s,
-            "intake itself: POST → 202 (baseline: produce → acknowledged)",
-            &l.cityops.intake,
-            &l.baseline.intake,
-            "cityops's producer settings",
-        );
-        for (name, side) in [("cityops", &l.cityops), ("baseline", &l.baseline)] {
-            if side.missing > 0 {
+        for v in &l.variants {
+            let p = |xs: &[f64], q: f64| {
+                let expected = v.expected_orders.max(xs.len());
+                match late_percentile(xs, expected, q) {
+                    Some(ms) => millis(Some(ms)),
+                    None => "not arrived".to_owned(),
+                }
+            };
+            let _ = writeln!(
+                s,
+                "### {}\n",
+                if v.label == "shipped" {
+                    "shipped config".to_owned()
+                } else {
+                    format!("`--set {}`", v.extra.join("` `--set "))
+                }
+            );
+            let _ = writeln!(
+                s,
+                "- sent {} at {:.0}/s achieved; {} POSTs failed",
+                thousands(v.sent as u64),
+                v.achieved_rate,
+                v.failed_posts
+            );
+            let _ = writeln!(
+                s,
+                "- {} of them should get an order (the warm-up's share of the corpus); one that did not (nothing new for 5 s, at most {:.0} s) counts as later than any",
+                thousands(v.expected_orders as u64),
+                v.timeout.as_secs_f64()
+            );
+            for (what, xs) in [
+                ("POST → 202 (the event on the events topic)", &v.intake),
+                ("intake → incident on the incidents topic", &v.to_incident),
+                (
+                    "**intake → order on the department's topic** (target p99 ≤ 250 ms)",
+                    &v.to_order,
+                ),
+                (
+                    "intake → work-order transition visible in ClickHouse (`workorder_events`)",
+                    &v.to_table,
+                ),
+            ] {
                 let _ = writeln!(
                     s,
-                    "- MISSING ({name}): {} of {} samples never arrived (not counted above)",
-                    side.missing, l.samples
+                    "- {what}: p50 {} / p99 {} / max {} ({} of {})",
+                    p(xs, 50.0),
+                    p(xs, 99.0),
+                    p(xs, 100.0),
+                    thousands(xs.len() as u64),
+                    thousands(v.sent as u64)
                 );
             }
+            let cpu = v
+                .cpu
+                .iter()
+                .map(|(n, c)| {
+                    format!(
+                        "{n} {}",
+                        c.map_or("n/a".to_owned(), |c| format!(
+                            "{:.3}",
+                            c.as_secs_f64() * 1000.0 / v.sent.max(1) as f64
+                        ))
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let rss = v
+                .peak_rss
+                .iter()
+                .map(|(n, b)| format!("{n} {}", mib(*b)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                s,
+                "- CPU-s per 1,000 tickets at this rate: {cpu}; peak RSS: {rss}. Measured in {:.0} s.\n",
+                v.elapsed.as_secs_f64()
+            );
         }
-        let _ = writeln!(
-            s,
-            "- not measured: intake → work order on the department topic (dispatch is not in `cityops run` yet). Measured in {:.0} s.",
-            l.elapsed.as_secs_f64()
-        );
-        let _ = writeln!(s);
     }
+}
+
+/// The `q`-th percentile of `xs` when `expected` values were due: the missing ones are
+/// later than any (`None` when the percentile falls among them).
+fn late_percentile(xs: &[f64], expected: usize, q: f64) -> Option<f64> {
+    if expected == 0 {
+        return None;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let rank = ((q / 100.0) * expected as f64).ceil() as usize;
+    v.get(rank.clamp(1, expected) - 1).copied()
+}
+
+fn list(p: &crate::throughput::PipeResult, n: usize) -> String {
+    p.rates(n)
+        .iter()
+        .map(|r| rate(Some(*r)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -105,6 +105,72 @@ pub fn event_of(raw: &Value, now_ms: i64) -> Result<CityEvent, String> {
     .map_err(|r| r.to_string())
 }
 
+/// The values tried for a reading's metrics, in order: the first that gives the wanted
+/// verdict (telemetry, or an alarm) under the catalogue's rules is used.
+const TRIAL_VALUES: [f64; 14] = [
+    0.0, 1.0, 3.0, 8.0, 15.0, 25.0, 40.0, 60.0, 100.0, 150.0, 300.0, 600.0, 1500.0, 5000.0,
+];
+
+/// IoT reading number `i` of a run, as a gateway sends it: a device of every catalogue device
+/// type in turn, at a point in central Shenyang, every metric the type requires. One reading
+/// in `alarm_every` is an alarm: it crosses one of its type's rules, or is a camera's event
+/// (cameras report only what they see, so they send nothing else); the others are under
+/// every threshold (telemetry), as the catalogue's own evaluation says. `None` when the
+/// catalogue has no device type.
+pub fn raw_reading(
+    catalogue: &cityops_core::catalogue::Catalogue,
+    i: usize,
+    ts: &str,
+    now_ms: i64,
+    alarm_every: usize,
+) -> Option<Value> {
+    use std::collections::BTreeMap;
+    let alarm = alarm_every > 0 && i % alarm_every == alarm_every - 1;
+    let types: Vec<_> = catalogue
+        .device_types()
+        .filter(|t| alarm || t.events.is_empty())
+        .collect();
+    if types.is_empty() {
+        return None;
+    }
+    let k = if alarm { i / alarm_every } else { i };
+    let dt = types[k % types.len()];
+    let tags = BTreeMap::new();
+    let event = dt.events.keys().nth(i % dt.events.len().max(1)).cloned();
+    let metrics_of = |v: f64| -> BTreeMap<String, f64> {
+        dt.required_metrics.iter().map(|m| (m.clone(), v)).collect()
+    };
+    // A type none of whose rules a trial value crosses (parking sensors) sends telemetry.
+    let mut chosen = metrics_of(TRIAL_VALUES[0]);
+    for v in TRIAL_VALUES {
+        let metrics = metrics_of(v);
+        let verdict = catalogue.evaluate_reading(&dt.id, &metrics, event.as_deref(), &tags, now_ms);
+        let incident = matches!(
+            verdict,
+            Ok(cityops_core::catalogue::ReadingVerdict::Incident { .. })
+        );
+        if verdict.is_ok() && (incident == alarm || !dt.events.is_empty()) {
+            chosen = metrics;
+            break;
+        }
+    }
+    let f = (i % 89) as f64 / 89.0;
+    let mut v = json!({
+        "device_id": format!("BENCH-{}-{:05}", dt.id, i % 3_000),
+        "device_type": dt.id,
+        "ts": ts,
+        "lat": 41.76 + 0.06 * f,
+        "lon": 123.33 + 0.08 * (1.0 - f),
+    });
+    if !chosen.is_empty() {
+        v["metrics"] = json!(chosen);
+    }
+    if let Some(e) = event {
+        v["event"] = json!(e);
+    }
+    Some(v)
+}
+
 /// Milliseconds since the epoch, now.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -130,5 +196,45 @@ mod tests {
             let bytes = raw_ticket_bytes(&corpus, "BENCH-X", i, &at);
             assert!(!String::from_utf8_lossy(&bytes).is_empty());
         }
+    }
+
+    #[test]
+    fn readings_are_telemetry_but_one_in_a_hundred() {
+        use cityops_core::catalogue::{Catalogue, ReadingVerdict};
+        use std::collections::BTreeMap;
+        let catalogue =
+            Catalogue::load(workspace_root().join("config/catalogue.toml")).expect("catalogue");
+        let now = now_ms();
+        let ts = received_at(now);
+        let n = catalogue.device_types().count() * 100;
+        let mut alarms = 0;
+        for i in 0..n {
+            let v = raw_reading(&catalogue, i, &ts, now, 100).expect("a reading");
+            cityops_ingest::raw::reading_to_event(&v, &IntakeRules::default(), &catalogue, now)
+                .expect("a reading ingest accepts");
+            let metrics: BTreeMap<String, f64> = v["metrics"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, x)| (k.clone(), x.as_f64().unwrap_or_default()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let verdict = catalogue
+                .evaluate_reading(
+                    v["device_type"].as_str().unwrap_or_default(),
+                    &metrics,
+                    v["event"].as_str(),
+                    &BTreeMap::new(),
+                    now,
+                )
+                .expect("a valid reading");
+            if matches!(verdict, ReadingVerdict::Incident { .. }) {
+                alarms += 1;
+            }
+        }
+        // 1 in 100, but for a type none of whose rules the trial values cross.
+        assert!(alarms <= n / 100, "{alarms} alarms of {n}");
+        assert!(alarms >= n / 200, "{alarms} alarms of {n}");
     }
 }

@@ -5,7 +5,7 @@
 //!   `clickhouse-client --query "INSERT INTO events FORMAT JSONEachRow" < file` into a database
 //!   with cityops's schema; timed from the client's start to its exit (so it includes the
 //!   client's start-up, a few tens of ms);
-//! - cityops: `cityops run` with `run.services=["sink"]` (shipped batching: 10,000 rows or
+//! - cityops: `cityops sink` (shipped batching: 10,000 rows or
 //!   1 s), paused while the N events are produced to the events topic (Avro, as ingest writes
 //!   them), timed from its resumption until `SELECT count() FROM events FINAL` shows the N new
 //!   rows (polled every 50 ms).
@@ -144,6 +144,9 @@ pub async fn run(ctx: &Ctx, n: usize, rounds: usize) -> Result<SinkResult> {
             database: &database,
             services: &["sink"],
             partitions: ctx.partitions,
+            command: "sink",
+            extra: &ctx.extra,
+            groups: &cityops_testkit::unique_name("bench"),
         },
         ctx.log("sink-cityops"),
         ctx.timeout,

@@ -9,6 +9,14 @@ use std::time::SystemTime;
 /// A stage, where criterion wrote its estimate, and who owns the benchmark.
 pub const STAGES: &[(&str, &str)] = &[
     (
+        "ALL CPU stages of one event (validate, decode, geo, classify, route), the simulator's mix: 25% corpus tickets, 75% IoT readings of every device type (1% alarms)",
+        "stages/pipeline_mix",
+    ),
+    (
+        "ALL CPU stages of one 12345 ticket (validate, decode, geo, classify, route), corpus tickets",
+        "stages/pipeline_ticket",
+    ),
+    (
         "decode: Avro CityEvent from the events topic",
         "stages/decode_event",
     ),
