@@ -614,9 +614,9 @@ impl Bots {
             })
             .await
             .map_err(|e| SimulateError::DispatchUnreachable {
-                    url: base.clone(),
-                    reason: e.to_string(),
-                })?;
+                url: base.clone(),
+                reason: e.to_string(),
+            })?;
             let status = r.status().as_u16();
             if status == 401 || status == 403 {
                 let setting = if dept == COMMAND_CENTER {

@@ -19,10 +19,13 @@ pub mod forward;
 
 use cityops_avro::Codec;
 use cityops_bus::{
-    admin, replay, BusError, Consumer, DeadLetters, KafkaConfig, OutRecord, Producer, Record,
+    admin, replay, BusError, Consumer, DeadLetters, InFlight, KafkaConfig, OutRecord, Producer,
+    Record,
 };
 use cityops_core::{CommandOutcome, Incident, OrderCommand, OrderStatus, WorkOrderEvent};
 use cityops_store::ClickHouseConfig;
+use futures::stream::{FuturesOrdered, StreamExt};
+use futures::FutureExt;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -122,6 +125,33 @@ struct Stage<'a> {
     partitions: HashMap<i32, (u64, PartitionState)>,
     department_topics: HashSet<String>,
     summary: DispatchSummary,
+    /// What handling the current input produced, handed to the producer in order and not yet
+    /// acknowledged by the broker (see [`confirm`]).
+    outbox: Vec<(OutRecord, Option<InFlight>)>,
+}
+
+/// Most inputs whose outputs are in flight at once (bounds memory while the broker is slow).
+const MAX_UNCONFIRMED: usize = 1024;
+
+/// Waits until the broker acknowledged each of `sends`, in order, sending again what it
+/// refused (with backoff) until it is delivered.
+async fn confirm(producer: Producer, sends: Vec<(OutRecord, Option<InFlight>)>) {
+    for (record, in_flight) in sends {
+        if let Some(in_flight) = in_flight {
+            match in_flight.await {
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(topic = %record.topic, error = %e, "not delivered; sending again")
+                }
+            }
+        }
+        let mut pause = Duration::from_millis(100);
+        while let Err(e) = producer.send(&record).await {
+            tracing::warn!(topic = %record.topic, error = %e, retry_in = ?pause, "not delivered; retrying");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+    }
 }
 
 /// Checks that the topics dispatch co-partitions have the same partition count.
@@ -227,7 +257,12 @@ pub async fn run(
         partitions: HashMap::new(),
         department_topics: HashSet::new(),
         summary: DispatchSummary::default(),
+        outbox: Vec::new(),
     };
+    // Each input's outputs are handed to the producer in the order they were decided and
+    // confirmed in the background; the input is acknowledged once they all are. Many inputs
+    // are in flight at once, so the broker's round trip is not paid per record.
+    let mut unconfirmed = FuturesOrdered::new();
     let max_tick = Duration::from_millis(config.max_tick_ms);
     loop {
         let now = stage.clock.now_ms();
@@ -242,13 +277,35 @@ pub async fn run(
         tokio::select! {
             biased;
             () = shutdown.wait() => break,
+            Some(token) = unconfirmed.next(), if !unconfirmed.is_empty() => {
+                if let Some(token) = token {
+                    consumer.ack(&token);
+                }
+            }
             () = tokio::time::sleep(wake) => {
                 stage.follow(&mut policy_updates);
                 stage.tick(&consumer).await;
+                let sends = std::mem::take(&mut stage.outbox);
+                if !sends.is_empty() {
+                    let producer = stage.producer.clone();
+                    unconfirmed.push_back(async move {
+                        confirm(producer, sends).await;
+                        None
+                    }.boxed());
+                }
             }
-            delivery = consumer.recv() => match delivery {
+            delivery = consumer.recv(), if unconfirmed.len() < MAX_UNCONFIRMED => match delivery {
                 Ok(d) => {
                     stage.follow(&mut policy_updates);
+                    if stage.needs_replay(d.record.partition, d.token.epoch()) {
+                        // The replay must see everything decided before: let what is in
+                        // flight reach the broker first.
+                        while let Some(token) = unconfirmed.next().await {
+                            if let Some(token) = token {
+                                consumer.ack(&token);
+                            }
+                        }
+                    }
                     let span = tracing::debug_span!("dispatch", topic = %d.record.topic, partition = d.record.partition, offset = d.record.offset);
                     let _entered = span.enter();
                     if d.record.topic == topics.commands {
@@ -256,7 +313,13 @@ pub async fn run(
                     } else {
                         stage.handle_incident(&d.record, d.token.epoch()).await;
                     }
-                    consumer.ack(&d.token);
+                    let sends = std::mem::take(&mut stage.outbox);
+                    let producer = stage.producer.clone();
+                    let token = d.token;
+                    unconfirmed.push_back(async move {
+                        confirm(producer, sends).await;
+                        Some(token)
+                    }.boxed());
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "dispatch consumer error");
@@ -264,6 +327,19 @@ pub async fn run(
                 }
             },
         }
+    }
+    let drain = async {
+        while let Some(token) = unconfirmed.next().await {
+            if let Some(token) = token {
+                consumer.ack(&token);
+            }
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(10), drain)
+        .await
+        .is_err()
+    {
+        tracing::warn!("outputs still undelivered at shutdown; their inputs will be redelivered");
     }
     consumer.close();
     tracing::info!(summary = ?stage.summary, "dispatch stopped");
@@ -296,10 +372,15 @@ impl Stage<'_> {
         self.policy = policy;
     }
 
+    /// Whether partition `partition`'s state must be rebuilt for assignment `epoch`.
+    fn needs_replay(&self, partition: i32, epoch: u64) -> bool {
+        !matches!(self.partitions.get(&partition), Some((e, _)) if *e == epoch)
+    }
+
     /// The state of incidents partition `partition` for assignment `epoch`, replayed from
     /// the transitions topic when it is new (or the partition was reassigned).
     async fn state(&mut self, partition: i32, epoch: u64) -> &mut PartitionState {
-        let fresh = !matches!(self.partitions.get(&partition), Some((e, _)) if *e == epoch);
+        let fresh = self.needs_replay(partition, epoch);
         if fresh {
             let mut state = PartitionState::new(self.policy.clone(), self.clock.clone());
             let topic = &self.kafka.topics.workorder_events;
@@ -440,8 +521,8 @@ impl Stage<'_> {
         let topic = self.kafka.topics.outcomes.as_str();
         match self.codec.encode(topic, &outcome).await {
             Ok(bytes) => {
-                self.send(&OutRecord::new(topic, command.command_id.as_str(), bytes))
-                    .await
+                let record = OutRecord::new(topic, command.command_id.as_str(), bytes);
+                self.send(record).await
             }
             Err(e) => {
                 tracing::error!(command = %command.command_id, error = %e, "cannot encode an outcome")
@@ -481,7 +562,7 @@ impl Stage<'_> {
                     continue;
                 }
             };
-            self.send(&transition).await;
+            self.send(transition).await;
             self.summary.transitions += 1;
             metrics::counter!("cityops_dispatch_transitions_total", "kind" => format!("{:?}", event.kind), "rejected" => event.rejected.to_string()).increment(1);
             if event.rejected {
@@ -511,7 +592,7 @@ impl Stage<'_> {
                 }
                 match self.codec.encode(&topic, &event.order).await {
                     Ok(bytes) => {
-                        self.send(&OutRecord::new(topic, event.order_id.as_str(), bytes))
+                        self.send(OutRecord::new(topic, event.order_id.as_str(), bytes))
                             .await
                     }
                     Err(e) => {
@@ -522,12 +603,15 @@ impl Stage<'_> {
         }
     }
 
-    async fn send(&self, record: &OutRecord) {
-        let mut pause = Duration::from_millis(100);
-        while let Err(e) = self.producer.send(record).await {
-            tracing::warn!(topic = %record.topic, error = %e, retry_in = ?pause, "not delivered; retrying");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(5));
-        }
+    /// Hands `record` to the producer after everything before it; [`confirm`] waits for it.
+    async fn send(&mut self, record: OutRecord) {
+        let in_flight = match self.producer.enqueue(&record).await {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::warn!(topic = %record.topic, error = %e, "not handed to the producer; it is sent again");
+                None
+            }
+        };
+        self.outbox.push((record, in_flight));
     }
 }
