@@ -18,6 +18,7 @@ pub mod api;
 pub mod forward;
 
 use cityops_avro::Codec;
+use cityops_bus::ack::AckToken;
 use cityops_bus::{
     admin, replay, BusError, Consumer, DeadLetters, InFlight, KafkaConfig, OutRecord, Producer,
     Record,
@@ -126,31 +127,58 @@ struct Stage<'a> {
     department_topics: HashSet<String>,
     summary: DispatchSummary,
     /// What handling the current input produced, handed to the producer in order and not yet
-    /// acknowledged by the broker (see [`confirm`]).
+    /// acknowledged by the broker (see [`Unconfirmed`]).
     outbox: Vec<(OutRecord, Option<InFlight>)>,
 }
 
 /// Most inputs whose outputs are in flight at once (bounds memory while the broker is slow).
 const MAX_UNCONFIRMED: usize = 1024;
 
-/// Waits until the broker acknowledged each of `sends`, in order, sending again what it
-/// refused (with backoff) until it is delivered.
-async fn confirm(producer: Producer, sends: Vec<(OutRecord, Option<InFlight>)>) {
-    for (record, in_flight) in sends {
-        if let Some(in_flight) = in_flight {
-            match in_flight.await {
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::warn!(topic = %record.topic, error = %e, "not delivered; sending again")
-                }
+/// An input whose outputs are in flight: its token (none for a timer's warnings) and its
+/// outputs in the order they were decided.
+struct Unconfirmed {
+    token: Option<AckToken>,
+    sends: Vec<(OutRecord, Option<InFlight>)>,
+}
+
+impl Unconfirmed {
+    /// Waits for the broker's answer to each output; returns the input's token and the
+    /// outputs it did not take, in order.
+    async fn answers(self) -> (Option<AckToken>, Vec<OutRecord>) {
+        let mut refused = Vec::new();
+        for (record, in_flight) in self.sends {
+            let delivered = match in_flight {
+                Some(in_flight) => in_flight.await.map_err(|e| {
+                    tracing::warn!(topic = %record.topic, error = %e, "not delivered; it is sent again");
+                }),
+                None => Err(()),
+            };
+            if delivered.is_err() {
+                refused.push(record);
             }
         }
+        (self.token, refused)
+    }
+}
+
+/// Sends again, one after the other, what the broker did not take, then acknowledges the
+/// input. The answers come in input order, and an idempotent producer that fails a record
+/// fails those behind it on its partition too, so the topic keeps the order of the decisions.
+async fn settle(
+    consumer: &Consumer,
+    producer: &Producer,
+    (token, refused): (Option<AckToken>, Vec<OutRecord>),
+) {
+    for record in refused {
         let mut pause = Duration::from_millis(100);
         while let Err(e) = producer.send(&record).await {
             tracing::warn!(topic = %record.topic, error = %e, retry_in = ?pause, "not delivered; retrying");
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(5));
         }
+    }
+    if let Some(token) = token {
+        consumer.ack(&token);
     }
 }
 
@@ -277,21 +305,15 @@ pub async fn run(
         tokio::select! {
             biased;
             () = shutdown.wait() => break,
-            Some(token) = unconfirmed.next(), if !unconfirmed.is_empty() => {
-                if let Some(token) = token {
-                    consumer.ack(&token);
-                }
+            Some(answers) = unconfirmed.next(), if !unconfirmed.is_empty() => {
+                settle(&consumer, &stage.producer, answers).await;
             }
             () = tokio::time::sleep(wake) => {
                 stage.follow(&mut policy_updates);
                 stage.tick(&consumer).await;
                 let sends = std::mem::take(&mut stage.outbox);
                 if !sends.is_empty() {
-                    let producer = stage.producer.clone();
-                    unconfirmed.push_back(async move {
-                        confirm(producer, sends).await;
-                        None
-                    }.boxed());
+                    unconfirmed.push_back(Unconfirmed { token: None, sends }.answers().boxed());
                 }
             }
             delivery = consumer.recv(), if unconfirmed.len() < MAX_UNCONFIRMED => match delivery {
@@ -300,10 +322,8 @@ pub async fn run(
                     if stage.needs_replay(d.record.partition, d.token.epoch()) {
                         // The replay must see everything decided before: let what is in
                         // flight reach the broker first.
-                        while let Some(token) = unconfirmed.next().await {
-                            if let Some(token) = token {
-                                consumer.ack(&token);
-                            }
+                        while let Some(answers) = unconfirmed.next().await {
+                            settle(&consumer, &stage.producer, answers).await;
                         }
                     }
                     let span = tracing::debug_span!("dispatch", topic = %d.record.topic, partition = d.record.partition, offset = d.record.offset);
@@ -314,12 +334,7 @@ pub async fn run(
                         stage.handle_incident(&d.record, d.token.epoch()).await;
                     }
                     let sends = std::mem::take(&mut stage.outbox);
-                    let producer = stage.producer.clone();
-                    let token = d.token;
-                    unconfirmed.push_back(async move {
-                        confirm(producer, sends).await;
-                        Some(token)
-                    }.boxed());
+                    unconfirmed.push_back(Unconfirmed { token: Some(d.token), sends }.answers().boxed());
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "dispatch consumer error");
@@ -329,10 +344,8 @@ pub async fn run(
         }
     }
     let drain = async {
-        while let Some(token) = unconfirmed.next().await {
-            if let Some(token) = token {
-                consumer.ack(&token);
-            }
+        while let Some(answers) = unconfirmed.next().await {
+            settle(&consumer, &stage.producer, answers).await;
         }
     };
     if tokio::time::timeout(Duration::from_secs(10), drain)
@@ -603,7 +616,8 @@ impl Stage<'_> {
         }
     }
 
-    /// Hands `record` to the producer after everything before it; [`confirm`] waits for it.
+    /// Hands `record` to the producer after everything before it; [`Unconfirmed`] waits for
+    /// the broker's answer.
     async fn send(&mut self, record: OutRecord) {
         let in_flight = match self.producer.enqueue(&record).await {
             Ok(f) => Some(f),
