@@ -18,15 +18,11 @@ pub mod api;
 pub mod forward;
 
 use cityops_avro::Codec;
-use cityops_bus::ack::AckToken;
 use cityops_bus::{
-    admin, replay, BusError, Consumer, DeadLetters, InFlight, KafkaConfig, OutRecord, Producer,
-    Record,
+    admin, replay, BusError, Consumer, DeadLetters, KafkaConfig, OutRecord, Producer, Record,
 };
 use cityops_core::{CommandOutcome, Incident, OrderCommand, OrderStatus, WorkOrderEvent};
 use cityops_store::ClickHouseConfig;
-use futures::stream::{FuturesOrdered, StreamExt};
-use futures::FutureExt;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -126,60 +122,6 @@ struct Stage<'a> {
     partitions: HashMap<i32, (u64, PartitionState)>,
     department_topics: HashSet<String>,
     summary: DispatchSummary,
-    /// What handling the current input produced, handed to the producer in order and not yet
-    /// acknowledged by the broker (see [`Unconfirmed`]).
-    outbox: Vec<(OutRecord, Option<InFlight>)>,
-}
-
-/// Most inputs whose outputs are in flight at once (bounds memory while the broker is slow).
-const MAX_UNCONFIRMED: usize = 1024;
-
-/// An input whose outputs are in flight: its token (none for a timer's warnings) and its
-/// outputs in the order they were decided.
-struct Unconfirmed {
-    token: Option<AckToken>,
-    sends: Vec<(OutRecord, Option<InFlight>)>,
-}
-
-impl Unconfirmed {
-    /// Waits for the broker's answer to each output; returns the input's token and the
-    /// outputs it did not take, in order.
-    async fn answers(self) -> (Option<AckToken>, Vec<OutRecord>) {
-        let mut refused = Vec::new();
-        for (record, in_flight) in self.sends {
-            let delivered = match in_flight {
-                Some(in_flight) => in_flight.await.map_err(|e| {
-                    tracing::warn!(topic = %record.topic, error = %e, "not delivered; it is sent again");
-                }),
-                None => Err(()),
-            };
-            if delivered.is_err() {
-                refused.push(record);
-            }
-        }
-        (self.token, refused)
-    }
-}
-
-/// Sends again, one after the other, what the broker did not take, then acknowledges the
-/// input. The answers come in input order, and an idempotent producer that fails a record
-/// fails those behind it on its partition too, so the topic keeps the order of the decisions.
-async fn settle(
-    consumer: &Consumer,
-    producer: &Producer,
-    (token, refused): (Option<AckToken>, Vec<OutRecord>),
-) {
-    for record in refused {
-        let mut pause = Duration::from_millis(100);
-        while let Err(e) = producer.send(&record).await {
-            tracing::warn!(topic = %record.topic, error = %e, retry_in = ?pause, "not delivered; retrying");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(5));
-        }
-    }
-    if let Some(token) = token {
-        consumer.ack(&token);
-    }
 }
 
 /// Checks that the topics dispatch co-partitions have the same partition count.
@@ -285,12 +227,7 @@ pub async fn run(
         partitions: HashMap::new(),
         department_topics: HashSet::new(),
         summary: DispatchSummary::default(),
-        outbox: Vec::new(),
     };
-    // Each input's outputs are handed to the producer in the order they were decided and
-    // confirmed in the background; the input is acknowledged once they all are. Many inputs
-    // are in flight at once, so the broker's round trip is not paid per record.
-    let mut unconfirmed = FuturesOrdered::new();
     let max_tick = Duration::from_millis(config.max_tick_ms);
     loop {
         let now = stage.clock.now_ms();
@@ -305,27 +242,13 @@ pub async fn run(
         tokio::select! {
             biased;
             () = shutdown.wait() => break,
-            Some(answers) = unconfirmed.next(), if !unconfirmed.is_empty() => {
-                settle(&consumer, &stage.producer, answers).await;
-            }
             () = tokio::time::sleep(wake) => {
                 stage.follow(&mut policy_updates);
                 stage.tick(&consumer).await;
-                let sends = std::mem::take(&mut stage.outbox);
-                if !sends.is_empty() {
-                    unconfirmed.push_back(Unconfirmed { token: None, sends }.answers().boxed());
-                }
             }
-            delivery = consumer.recv(), if unconfirmed.len() < MAX_UNCONFIRMED => match delivery {
+            delivery = consumer.recv() => match delivery {
                 Ok(d) => {
                     stage.follow(&mut policy_updates);
-                    if stage.needs_replay(d.record.partition, d.token.epoch()) {
-                        // The replay must see everything decided before: let what is in
-                        // flight reach the broker first.
-                        while let Some(answers) = unconfirmed.next().await {
-                            settle(&consumer, &stage.producer, answers).await;
-                        }
-                    }
                     let span = tracing::debug_span!("dispatch", topic = %d.record.topic, partition = d.record.partition, offset = d.record.offset);
                     let _entered = span.enter();
                     if d.record.topic == topics.commands {
@@ -333,8 +256,7 @@ pub async fn run(
                     } else {
                         stage.handle_incident(&d.record, d.token.epoch()).await;
                     }
-                    let sends = std::mem::take(&mut stage.outbox);
-                    unconfirmed.push_back(Unconfirmed { token: Some(d.token), sends }.answers().boxed());
+                    consumer.ack(&d.token);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "dispatch consumer error");
@@ -342,17 +264,6 @@ pub async fn run(
                 }
             },
         }
-    }
-    let drain = async {
-        while let Some(answers) = unconfirmed.next().await {
-            settle(&consumer, &stage.producer, answers).await;
-        }
-    };
-    if tokio::time::timeout(Duration::from_secs(10), drain)
-        .await
-        .is_err()
-    {
-        tracing::warn!("outputs still undelivered at shutdown; their inputs will be redelivered");
     }
     consumer.close();
     tracing::info!(summary = ?stage.summary, "dispatch stopped");
@@ -385,15 +296,10 @@ impl Stage<'_> {
         self.policy = policy;
     }
 
-    /// Whether partition `partition`'s state must be rebuilt for assignment `epoch`.
-    fn needs_replay(&self, partition: i32, epoch: u64) -> bool {
-        !matches!(self.partitions.get(&partition), Some((e, _)) if *e == epoch)
-    }
-
     /// The state of incidents partition `partition` for assignment `epoch`, replayed from
     /// the transitions topic when it is new (or the partition was reassigned).
     async fn state(&mut self, partition: i32, epoch: u64) -> &mut PartitionState {
-        let fresh = self.needs_replay(partition, epoch);
+        let fresh = !matches!(self.partitions.get(&partition), Some((e, _)) if *e == epoch);
         if fresh {
             let mut state = PartitionState::new(self.policy.clone(), self.clock.clone());
             let topic = &self.kafka.topics.workorder_events;
@@ -534,8 +440,8 @@ impl Stage<'_> {
         let topic = self.kafka.topics.outcomes.as_str();
         match self.codec.encode(topic, &outcome).await {
             Ok(bytes) => {
-                let record = OutRecord::new(topic, command.command_id.as_str(), bytes);
-                self.send(record).await
+                self.send(&OutRecord::new(topic, command.command_id.as_str(), bytes))
+                    .await
             }
             Err(e) => {
                 tracing::error!(command = %command.command_id, error = %e, "cannot encode an outcome")
@@ -575,7 +481,7 @@ impl Stage<'_> {
                     continue;
                 }
             };
-            self.send(transition).await;
+            self.send(&transition).await;
             self.summary.transitions += 1;
             metrics::counter!("cityops_dispatch_transitions_total", "kind" => format!("{:?}", event.kind), "rejected" => event.rejected.to_string()).increment(1);
             if event.rejected {
@@ -605,7 +511,7 @@ impl Stage<'_> {
                 }
                 match self.codec.encode(&topic, &event.order).await {
                     Ok(bytes) => {
-                        self.send(OutRecord::new(topic, event.order_id.as_str(), bytes))
+                        self.send(&OutRecord::new(topic, event.order_id.as_str(), bytes))
                             .await
                     }
                     Err(e) => {
@@ -616,16 +522,12 @@ impl Stage<'_> {
         }
     }
 
-    /// Hands `record` to the producer after everything before it; [`Unconfirmed`] waits for
-    /// the broker's answer.
-    async fn send(&mut self, record: OutRecord) {
-        let in_flight = match self.producer.enqueue(&record).await {
-            Ok(f) => Some(f),
-            Err(e) => {
-                tracing::warn!(topic = %record.topic, error = %e, "not handed to the producer; it is sent again");
-                None
-            }
-        };
-        self.outbox.push((record, in_flight));
+    async fn send(&self, record: &OutRecord) {
+        let mut pause = Duration::from_millis(100);
+        while let Err(e) = self.producer.send(record).await {
+            tracing::warn!(topic = %record.topic, error = %e, retry_in = ?pause, "not delivered; retrying");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
     }
 }
