@@ -223,11 +223,6 @@ async fn dispatch_killed_mid_stream_leaves_every_incident_one_order_and_chains_u
     // Kill it once orders are being written.
     let _ = transitions(&kafka, &spec.topics.workorder_events, 10).await;
     platform.kill().await;
-    // The broker evicts the killed member from the consumer groups when its session times out
-    // (kafka.session_timeout_ms = 6 s on the test platform). Tansu 0.6 assigns a member that
-    // joins before that no partition, until the group's rebalance timeout (5 minutes): the
-    // restart waits for the eviction, which the broker does not let a client observe.
-    tokio::time::sleep(Duration::from_millis(7_000)).await;
     let platform = Platform::start_with(CITYOPS, spec.clone()).await;
     stream.await.expect("producer");
 

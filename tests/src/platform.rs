@@ -17,6 +17,9 @@ pub fn free_port() -> u16 {
 
 pub use cityops_testkit::Topics;
 
+/// The consumers' session timeout on the test platform.
+const SESSION_TIMEOUT: Duration = Duration::from_secs(6);
+
 /// What a platform process is wired to.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -102,7 +105,7 @@ impl Platform {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         let mut sets = vec![
             format!("kafka.brokers={brokers}"),
-            "kafka.session_timeout_ms=6000".to_owned(),
+            format!("kafka.session_timeout_ms={}", SESSION_TIMEOUT.as_millis()),
             "kafka.delivery_timeout_ms=5000".to_owned(),
             "kafka.topics.default_partitions=2".to_owned(),
             format!("clickhouse.url={clickhouse}"),
@@ -217,9 +220,15 @@ impl Platform {
     }
 
     /// Kills the process with SIGKILL (no shutdown of any kind) and reaps it.
+    /// Kills the process with SIGKILL and waits until the broker has evicted its consumer
+    /// group members: their session times out (`kafka.session_timeout_ms`, 6 s here). Tansu
+    /// 0.6 gives a member that joins before that no partition until the group's rebalance
+    /// timeout (5 minutes), and the broker lets no client watch the eviction, so a restart
+    /// right after the kill would sit idle.
     pub async fn kill(mut self) -> String {
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
+        tokio::time::sleep(SESSION_TIMEOUT + Duration::from_secs(1)).await;
         self.logs()
     }
 
