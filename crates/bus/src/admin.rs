@@ -64,6 +64,39 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str]) -> Result<(), 
 /// The end offset (high watermark) of every partition of `topic`: how many records it holds
 /// when nothing was deleted.
 pub async fn end_offsets(config: &KafkaConfig, topic: &str) -> Result<Vec<(i32, i64)>, BusError> {
+    Ok(offset_ranges(config, topic)
+        .await?
+        .into_iter()
+        .map(|r| (r.partition, r.end))
+        .collect())
+}
+
+/// The offsets one partition holds: `start..end` (low and high watermark).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetRange {
+    pub partition: i32,
+    pub start: i64,
+    pub end: i64,
+}
+
+impl OffsetRange {
+    /// How many records the partition holds.
+    pub fn len(&self) -> i64 {
+        (self.end - self.start).max(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The range of offsets every partition of `topic` holds, in partition order. A topic the
+/// broker does not know, or reports with an error or without partitions, is an error rather
+/// than an empty list: a caller counting records must not mistake it for an empty topic.
+pub async fn offset_ranges(
+    config: &KafkaConfig,
+    topic: &str,
+) -> Result<Vec<OffsetRange>, BusError> {
     use rdkafka::consumer::{BaseConsumer, Consumer as _};
     let consumer: BaseConsumer = config
         .client_config("admin")
@@ -80,18 +113,39 @@ pub async fn end_offsets(config: &KafkaConfig, topic: &str) -> Result<Vec<(i32, 
         let metadata = consumer
             .fetch_metadata(Some(&topic), timeout)
             .map_err(BusError::Metadata)?;
-        let partitions: Vec<i32> = metadata
+        let unknown = |reason: String| BusError::Admin {
+            topic: topic.clone(),
+            reason,
+        };
+        let t = metadata
             .topics()
             .iter()
-            .filter(|t| t.name() == topic)
-            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-            .collect();
+            .find(|t| t.name() == topic)
+            .ok_or_else(|| unknown("the broker did not describe the topic".to_owned()))?;
+        if let Some(e) = t.error() {
+            return Err(unknown(format!(
+                "the broker describes the topic with an error: {:?}",
+                RDKafkaErrorCode::from(e)
+            )));
+        }
+        let mut partitions: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
+        if partitions.is_empty() {
+            return Err(unknown(
+                "the broker describes the topic without partitions (does it exist? `cityops topics` creates it)"
+                    .to_owned(),
+            ));
+        }
+        partitions.sort_unstable();
         partitions
             .into_iter()
-            .map(|p| {
+            .map(|partition| {
                 consumer
-                    .fetch_watermarks(&topic, p, timeout)
-                    .map(|(_, high)| (p, high))
+                    .fetch_watermarks(&topic, partition, timeout)
+                    .map(|(start, end)| OffsetRange {
+                        partition,
+                        start,
+                        end,
+                    })
                     .map_err(BusError::Metadata)
             })
             .collect()

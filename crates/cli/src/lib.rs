@@ -318,11 +318,20 @@ async fn replay(config: &CityopsConfig, table: &str) -> Result<()> {
     cityops_store::migrate::repair(&config.clickhouse)
         .await
         .context("recreating the ClickHouse schema (is ClickHouse running?)")?;
-    let ends = admin::end_offsets(&config.kafka, topic)
-        .await
-        .with_context(|| format!("reading the end of {topic} (is Kafka running?)"))?;
-    let total: i64 = ends.iter().map(|(_, e)| e).sum();
-    println!("replaying {topic} ({total} records) into {table}");
+    let ranges = replay_ranges(&config.kafka, topic).await?;
+    let total: i64 = ranges.iter().map(admin::OffsetRange::len).sum();
+    let held: Vec<String> = ranges
+        .iter()
+        .map(|r| format!("{}:{}..{}", r.partition, r.start, r.end))
+        .collect();
+    println!(
+        "replaying {topic} ({total} records; partition:offsets {}) into {table}",
+        held.join(" ")
+    );
+    if total == 0 {
+        println!("{table}: {topic} holds no records; nothing to replay");
+        return Ok(());
+    }
     let codec = codec(config).await?;
     let producer = Producer::new(&config.kafka, "replay").context("Kafka client")?;
     let group = format!(
@@ -339,7 +348,7 @@ async fn replay(config: &CityopsConfig, table: &str) -> Result<()> {
         (*codec).clone(),
         producer,
     )
-    .replay(topic, &ends);
+    .replay(topic, &ranges);
     let consumer = cityops_bus::Consumer::new(&config.kafka, "replay", &group, &[topic])
         .context("Kafka consumer")?;
     let summary = sink.run(&consumer, Shutdown::on_signals().wait()).await;
@@ -348,7 +357,36 @@ async fn replay(config: &CityopsConfig, table: &str) -> Result<()> {
         "{table}: {} records read, {} rows written, {} dead-lettered",
         summary.records, summary.rows_written, summary.dead_lettered
     );
+    anyhow::ensure!(
+        sink.caught_up(),
+        "the replay stopped before writing every record of {topic} (interrupted, or ClickHouse \
+         kept failing): run it again; rows already written collapse under FINAL"
+    );
     Ok(())
+}
+
+/// The offsets `topic` holds, for a replay. An answer of no records at all is read again a
+/// few times before it is believed: a replay that wrongly counts zero would silently write
+/// nothing.
+async fn replay_ranges(
+    kafka: &cityops_bus::KafkaConfig,
+    topic: &str,
+) -> Result<Vec<admin::OffsetRange>> {
+    const READS: u32 = 5;
+    let mut pause = Duration::from_millis(200);
+    let mut read = 1;
+    loop {
+        let ranges = admin::offset_ranges(kafka, topic)
+            .await
+            .with_context(|| format!("reading the offsets of {topic} (is Kafka running?)"))?;
+        if read == READS || ranges.iter().any(|r| !r.is_empty()) {
+            return Ok(ranges);
+        }
+        tracing::info!(%topic, read, "the broker reports no records; reading again");
+        tokio::time::sleep(pause).await;
+        pause *= 2;
+        read += 1;
+    }
 }
 
 async fn verify_workorders(config: &CityopsConfig) -> Result<()> {

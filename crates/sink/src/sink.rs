@@ -4,6 +4,7 @@
 
 use cityops_avro::Codec;
 use cityops_bus::ack::AckToken;
+use cityops_bus::admin::OffsetRange;
 use cityops_bus::{dlq_headers, Consumer, DeadLetters, Delivery, Producer, Record, TopicsConfig};
 use cityops_core::{CityEvent, Incident, Reading, WorkOrderEvent};
 use cityops_store::{
@@ -112,8 +113,8 @@ pub struct Sink {
     /// Per table and partition, the highest offset an acknowledged insert covers.
     covered: HashMap<(usize, String, i32), i64>,
     max_backoff: Duration,
-    /// A replay's target: the end offset of every partition when it started.
-    stop_at: Option<BTreeMap<(String, i32), i64>>,
+    /// A replay's target: the offsets every partition held when it started.
+    stop_at: Option<BTreeMap<(String, i32), OffsetRange>>,
     /// Per partition, the highest offset acknowledged.
     acked: HashMap<(String, i32), i64>,
 }
@@ -165,22 +166,24 @@ impl Sink {
     }
 
     /// A replay of `topic` alone (the tables it feeds): [`Sink::run`] stops once every record
-    /// below `ends` (each partition's end offset when the replay started) is written.
-    pub fn replay(mut self, topic: &str, ends: &[(i32, i64)]) -> Self {
+    /// of `ranges` (what each partition held when the replay started) is written.
+    pub fn replay(mut self, topic: &str, ranges: &[OffsetRange]) -> Self {
         self.feeds.retain(|t, _| t == topic);
         self.stop_at = Some(
-            ends.iter()
-                .map(|(p, end)| ((topic.to_owned(), *p), *end))
+            ranges
+                .iter()
+                .map(|r| ((topic.to_owned(), r.partition), *r))
                 .collect(),
         );
         self
     }
 
     /// Whether a replay has written everything it was asked to.
-    fn caught_up(&self) -> bool {
-        self.stop_at.as_ref().is_some_and(|ends| {
-            ends.iter()
-                .all(|(key, end)| *end <= 0 || self.acked.get(key).is_some_and(|a| *a >= end - 1))
+    pub fn caught_up(&self) -> bool {
+        self.stop_at.as_ref().is_some_and(|ranges| {
+            ranges.iter().all(|(key, range)| {
+                range.is_empty() || self.acked.get(key).is_some_and(|a| *a >= range.end - 1)
+            })
         })
     }
 
