@@ -201,7 +201,7 @@ impl Classifier {
             .ranked
             .iter()
             .take(self.config.alternatives.max(1))
-            .cloned()
+            .map(|(c, p)| ((*c).clone(), *p))
             .collect();
         let triage = |reason, confidence| {
             let t = catalogue.triage_category();

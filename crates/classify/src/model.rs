@@ -110,7 +110,7 @@ pub struct ModelHeader {
 const MAGIC: &[u8] = b"CITYOPS-CLASSIFIER\n";
 const FORMAT: u32 = 1;
 
-/// A hasher for keys that are already 64-bit hashes.
+/// A hasher for keys that are already 64-bit hashes (feature keys), and for characters.
 #[derive(Default)]
 pub(crate) struct KeyHasher(u64);
 
@@ -125,6 +125,11 @@ impl Hasher for KeyHasher {
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
+    }
+    /// Characters (the rules' first-character index): spread over all 64 bits, since the
+    /// table reads its control bits from the top.
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
@@ -148,15 +153,16 @@ pub type SparseVec = Vec<(u32, f32)>;
 
 /// The model's reading of a text: every label with its probability, most likely first.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Prediction {
-    pub ranked: Vec<(CategoryId, f64)>,
+pub struct Prediction<'m> {
+    /// The model's labels (borrowed: a prediction allocates no label strings).
+    pub ranked: Vec<(&'m CategoryId, f64)>,
     /// How many of the text's features the model knows (0: it has nothing to go on).
     pub known_features: usize,
 }
 
-impl Prediction {
+impl Prediction<'_> {
     pub fn top(&self) -> Option<(&CategoryId, f64)> {
-        self.ranked.first().map(|(c, p)| (c, *p))
+        self.ranked.first().map(|(c, p)| (*c, *p))
     }
 }
 
@@ -179,20 +185,27 @@ impl Model {
         self.feature_names.len()
     }
 
-    /// The TF-IDF vector of a text over this model's vocabulary.
+    /// The TF-IDF vector of a text over this model's vocabulary. Features the model does not
+    /// know are dropped as they are extracted, and the known ones are counted by their index,
+    /// which is the vector's order.
     pub fn vectorize(&self, text: &str) -> SparseVec {
-        let counts = text::feature_counts(text, &self.header.features);
-        let mut v: SparseVec = counts
-            .iter()
-            .filter_map(|(k, tf)| {
-                self.index.get(k).map(|&i| {
-                    let w = (1.0 + (*tf as f32).ln()) * self.idf[i as usize];
-                    (i, w)
-                })
+        let norm = text::normalize(text);
+        let mut known: Vec<u32> = Vec::with_capacity(norm.len() * 2);
+        text::for_each_feature(&norm, &self.header.features, None, |k| {
+            if let Some(&i) = self.index.get(&k) {
+                known.push(i);
+            }
+        });
+        known.sort_unstable();
+        let mut v: SparseVec = known
+            .chunk_by(|a, b| a == b)
+            .map(|run| {
+                let i = run[0];
+                let tf = run.len() as f32;
+                (i, (1.0 + tf.ln()) * self.idf[i as usize])
             })
             .collect();
         l2_normalize(&mut v);
-        v.sort_unstable_by_key(|(i, _)| *i);
         v
     }
 
@@ -210,16 +223,11 @@ impl Model {
     }
 
     /// Predicts the category of a text.
-    pub fn predict(&self, text: &str) -> Prediction {
+    pub fn predict(&self, text: &str) -> Prediction<'_> {
         let v = self.vectorize(text);
         let p = self.probabilities(&v);
-        let mut ranked: Vec<(CategoryId, f64)> = self
-            .header
-            .labels
-            .iter()
-            .cloned()
-            .zip(p)
-            .collect::<Vec<_>>();
+        let mut ranked: Vec<(&CategoryId, f64)> =
+            self.header.labels.iter().zip(p).collect::<Vec<_>>();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Prediction {
             ranked,

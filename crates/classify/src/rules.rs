@@ -16,12 +16,14 @@
 //!
 //! All matching is on [`crate::text::normalize`]d text, in one scan over the text.
 
+use crate::model::KeyHasher;
 use crate::text::normalize;
 use crate::ClassifyError;
 use cityops_core::catalogue::Catalogue;
 use cityops_core::CategoryId;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
 use std::path::Path;
 
 /// The file's shape.
@@ -90,6 +92,16 @@ enum Pattern {
     Gap(usize, usize),
 }
 
+impl Pattern {
+    /// Whether every atom of the pattern occurs somewhere (needed for it to occur at all).
+    fn atoms_occur(&self, occ: &[Occ]) -> bool {
+        match *self {
+            Pattern::Lit(a) => !occ[a].is_empty(),
+            Pattern::Gap(a, b) => !occ[a].is_empty() && !occ[b].is_empty(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Marker {
     atom: usize,
@@ -135,7 +147,7 @@ pub struct RuleSet {
     marker_sets: Vec<MarkerSet>,
     atoms: Vec<String>,
     /// First character → atoms starting with it.
-    by_first: HashMap<char, Vec<usize>>,
+    by_first: HashMap<char, Vec<usize>, BuildHasherDefault<KeyHasher>>,
 }
 
 /// Occurrences of one atom: (byte start, byte end).
@@ -263,7 +275,8 @@ impl RuleSet {
         if !problems.is_empty() {
             return Err(ClassifyError::BadRules(problems));
         }
-        let mut by_first: HashMap<char, Vec<usize>> = HashMap::new();
+        let mut by_first: HashMap<char, Vec<usize>, BuildHasherDefault<KeyHasher>> =
+            HashMap::default();
         for (i, a) in atoms.iter().enumerate() {
             if let Some(c) = a.chars().next() {
                 by_first.entry(c).or_default().push(i);
@@ -391,20 +404,25 @@ impl RuleSet {
     }
 
     fn fire(&self, rule: &Rule, norm: &str, occ: &[Occ]) -> Option<RuleMatch> {
-        let hit = rule.any.iter().find_map(|p| {
-            self.spans(p, rule.gap, norm, occ)
-                .into_iter()
-                .find(|&span| !self.vetoed(rule, norm, occ, span))
-        })?;
+        // Most rules have none of their atoms in a text: answer those without building spans.
+        let hit = rule
+            .any
+            .iter()
+            .filter(|p| p.atoms_occur(occ))
+            .find_map(|p| {
+                self.spans(p, rule.gap, norm, occ)
+                    .into_iter()
+                    .find(|&span| !self.vetoed(rule, norm, occ, span))
+            })?;
         if !rule.with.is_empty()
             && !rule
                 .with
                 .iter()
-                .any(|p| !self.spans(p, rule.gap, norm, occ).is_empty())
+                .any(|p| p.atoms_occur(occ) && !self.spans(p, rule.gap, norm, occ).is_empty())
         {
             return None;
         }
-        if rule.unless.iter().any(|p| {
+        if rule.unless.iter().filter(|p| p.atoms_occur(occ)).any(|p| {
             self.spans(p, rule.gap, norm, occ)
                 .into_iter()
                 .any(|span| !self.marked(&rule.unless_veto, norm, occ, span))

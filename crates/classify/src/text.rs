@@ -41,20 +41,22 @@ impl Default for FeatureConfig {
 /// Full-width ASCII to half-width, ideographic space to space, ASCII upper case to lower case.
 /// Everything else is kept as it is. Rules and features both read normalised text.
 pub fn normalize(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\u{3000}' => ' ',
-            '\u{FF01}'..='\u{FF5E}' => {
-                char::from_u32(c as u32 - 0xFEE0).map_or(c, |a| a.to_ascii_lowercase())
-            }
-            _ => c.to_ascii_lowercase(),
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    out.extend(text.chars().map(|c| match c {
+        '\u{3000}' => ' ',
+        '\u{FF01}'..='\u{FF5E}' => {
+            char::from_u32(c as u32 - 0xFEE0).map_or(c, |a| a.to_ascii_lowercase())
+        }
+        _ => c.to_ascii_lowercase(),
+    }));
+    out
 }
 
 /// Whether a character carries content for n-grams (not punctuation, space or symbols).
+#[inline]
 fn is_content(c: char) -> bool {
-    c.is_alphanumeric()
+    // CJK Unified Ideographs, most of a ticket, answered without the Unicode tables.
+    matches!(c, '\u{4E00}'..='\u{9FFF}') || c.is_alphanumeric()
 }
 
 const NS_WORD: u8 = b'w';
@@ -157,14 +159,7 @@ pub fn for_each_feature(
     }
 }
 
-/// The feature keys of a text with their counts, sorted by key.
-pub fn feature_counts(text: &str, cfg: &FeatureConfig) -> Vec<(u64, u32)> {
-    let norm = normalize(text);
-    let mut keys = Vec::with_capacity(norm.len());
-    for_each_feature(&norm, cfg, None, |k| keys.push(k));
-    count_sorted(keys)
-}
-
+/// Feature keys with their counts, sorted by key.
 pub(crate) fn count_sorted(mut keys: Vec<u64>) -> Vec<(u64, u32)> {
     keys.sort_unstable();
     let mut out: Vec<(u64, u32)> = Vec::with_capacity(keys.len());

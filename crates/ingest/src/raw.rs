@@ -371,7 +371,13 @@ fn kind(v: &Value) -> &'static str {
 
 /// Trims and NFC-normalises text (full-width and composed forms made canonical).
 pub fn normalize_text(s: &str) -> String {
-    s.trim().nfc().collect()
+    let s = s.trim();
+    // Almost all text already is NFC: the quick check answers that without composing.
+    if unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        s.to_owned()
+    } else {
+        s.nfc().collect()
+    }
 }
 
 /// China Standard Time, assumed for times without an offset.
