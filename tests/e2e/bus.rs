@@ -160,3 +160,51 @@ async fn poison_record_is_dead_lettered_and_the_partition_goes_on() {
     assert_eq!(summary.consumed, 4);
     assert_eq!(summary.dead_lettered, 1);
 }
+
+/// Many records handed to the producer without waiting (as dispatch hands over a batch's
+/// outputs) all arrive, once each and in the order they were handed over, on every partition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_handed_over_without_waiting_arrive_once_each_in_order() {
+    const N: usize = 3_000;
+    let config = kafka_config().await;
+    let topic = unique_name("pipelined");
+    create_topic(&config, &topic, 2).await;
+    let producer = Producer::new(&config, "test").expect("producer");
+    let mut in_flight = Vec::with_capacity(N);
+    for i in 0..N {
+        // Three keys: several in-flight batches on each partition.
+        let record = OutRecord::new(
+            topic.as_str(),
+            format!("key-{}", i % 3),
+            format!("{i}").into_bytes(),
+        );
+        in_flight.push(producer.enqueue(&record).await.expect("enqueue"));
+    }
+    for f in in_flight {
+        f.await.expect("delivered");
+    }
+    let mut seen = Vec::new();
+    for partition in 0..2 {
+        let records = cityops_bus::replay::read_partition(
+            &config,
+            &topic,
+            partition,
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("read back");
+        let mut last_per_key = std::collections::HashMap::new();
+        for r in records {
+            let i: usize = text(&r).parse().expect("a number");
+            let key = r.key.clone().expect("key");
+            if let Some(before) = last_per_key.insert(key.clone(), i) {
+                assert!(before < i, "{key:?}: {i} arrived after {before}");
+            }
+            seen.push(i);
+        }
+    }
+    seen.sort_unstable();
+    let expected: Vec<usize> = (0..N).collect();
+    assert_eq!(seen.len(), N, "every record once");
+    assert_eq!(seen, expected);
+}

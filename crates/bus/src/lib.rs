@@ -29,6 +29,6 @@ pub use config::{KafkaConfig, TopicsConfig};
 pub use consumer::{Consumer, Delivery};
 pub use dlq::{headers as dlq_headers, DeadLetters};
 pub use error::BusError;
-pub use producer::{Delivered, Producer};
+pub use producer::{Delivered, InFlight, Producer};
 pub use record::{OutRecord, Record};
 pub use stage::{run_stage, Outcome, StageConfig, StageSummary};

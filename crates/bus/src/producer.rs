@@ -1,6 +1,6 @@
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
-use rdkafka::util::Timeout;
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer as _};
 use std::time::Duration;
 
 use crate::metrics_ctx::BusContext;
@@ -11,6 +11,53 @@ use crate::{BusError, KafkaConfig, OutRecord};
 pub struct Delivered {
     pub partition: i32,
     pub offset: i64,
+}
+
+/// A record handed to the producer: await it for the broker's acknowledgement.
+pub struct InFlight {
+    wait: DeliveryFuture,
+    labels: [(&'static str, String); 2],
+    bytes: u64,
+}
+
+impl std::future::IntoFuture for InFlight {
+    type Output = Result<Delivered, BusError>;
+    type IntoFuture = futures::future::BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let InFlight {
+                wait,
+                labels,
+                bytes,
+            } = self;
+            let result = match wait.await {
+                Ok(Ok(d)) => Ok(d),
+                Ok(Err((source, _))) => Err(source),
+                // The producer was dropped before it delivered.
+                Err(_) => Err(KafkaError::Canceled),
+            };
+            match result {
+                Ok(d) => {
+                    metrics::counter!("cityops_kafka_produced_messages_total", &labels)
+                        .increment(1);
+                    metrics::counter!("cityops_kafka_produced_bytes_total", &labels)
+                        .increment(bytes);
+                    Ok(Delivered {
+                        partition: d.partition,
+                        offset: d.offset,
+                    })
+                }
+                Err(source) => {
+                    metrics::counter!("cityops_kafka_produce_errors_total", &labels).increment(1);
+                    Err(BusError::Delivery {
+                        topic: labels[1].1.clone(),
+                        source,
+                    })
+                }
+            }
+        })
+    }
 }
 
 /// An idempotent producer (`enable.idempotence=true`, so `acks=all` and no duplicates from
@@ -53,6 +100,14 @@ impl Producer {
     /// Produces one record and waits until the broker acknowledged it (or the delivery
     /// timeout passed).
     pub async fn send(&self, record: &OutRecord) -> Result<Delivered, BusError> {
+        self.enqueue(record).await?.await
+    }
+
+    /// Hands one record to the producer now and returns the wait for the broker's
+    /// acknowledgement. Records handed over one after another keep their order on their
+    /// partition (the producer is idempotent), so a caller may have many in flight and await
+    /// them later. Waits only while the producer's queue is full.
+    pub async fn enqueue(&self, record: &OutRecord) -> Result<InFlight, BusError> {
         let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
         for (k, v) in &record.headers {
             headers = headers.insert(Header {
@@ -66,24 +121,32 @@ impl Producer {
         if let Some(key) = &record.key {
             fr = fr.key(key);
         }
-        match self.inner.send(fr, Timeout::Never).await {
-            Ok(d) => {
-                metrics::counter!("cityops_kafka_produced_messages_total", "service" => self.service.clone(), "topic" => record.topic.clone())
-                    .increment(1);
-                metrics::counter!("cityops_kafka_produced_bytes_total", "service" => self.service.clone(), "topic" => record.topic.clone())
-                    .increment(record.payload.len() as u64);
-                Ok(Delivered {
-                    partition: d.partition,
-                    offset: d.offset,
-                })
-            }
-            Err((source, _)) => {
-                metrics::counter!("cityops_kafka_produce_errors_total", "service" => self.service.clone(), "topic" => record.topic.clone())
-                    .increment(1);
-                Err(BusError::Delivery {
-                    topic: record.topic.clone(),
-                    source,
-                })
+        let labels = || {
+            [
+                ("service", self.service.clone()),
+                ("topic", record.topic.clone()),
+            ]
+        };
+        loop {
+            match self.inner.send_result(fr) {
+                Ok(wait) => {
+                    return Ok(InFlight {
+                        wait,
+                        labels: labels(),
+                        bytes: record.payload.len() as u64,
+                    })
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    fr = back;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err((source, _)) => {
+                    metrics::counter!("cityops_kafka_produce_errors_total", &labels()).increment(1);
+                    return Err(BusError::Delivery {
+                        topic: record.topic.clone(),
+                        source,
+                    });
+                }
             }
         }
     }

@@ -19,10 +19,12 @@ pub mod forward;
 
 use cityops_avro::Codec;
 use cityops_bus::{
-    admin, replay, BusError, Consumer, DeadLetters, KafkaConfig, OutRecord, Producer, Record,
+    admin, replay, BusError, Consumer, DeadLetters, InFlight, KafkaConfig, OutRecord, Producer,
+    Record,
 };
 use cityops_core::{CommandOutcome, Incident, OrderCommand, OrderStatus, WorkOrderEvent};
 use cityops_store::ClickHouseConfig;
+use futures::FutureExt;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -122,7 +124,14 @@ struct Stage<'a> {
     partitions: HashMap<i32, (u64, PartitionState)>,
     department_topics: HashSet<String>,
     summary: DispatchSummary,
+    /// The outputs of the current batch, handed to the producer in the order they were
+    /// decided and not yet confirmed by the broker (see [`Stage::confirm`]).
+    outbox: Vec<(OutRecord, Option<InFlight>)>,
 }
+
+/// Most inputs decided before their outputs are confirmed together: one broker round trip
+/// per batch instead of one per output.
+const MAX_BATCH: usize = 256;
 
 /// Checks that the topics dispatch co-partitions have the same partition count.
 async fn check_partitions(kafka: &KafkaConfig) -> Result<(), DispatchError> {
@@ -227,6 +236,7 @@ pub async fn run(
         partitions: HashMap::new(),
         department_topics: HashSet::new(),
         summary: DispatchSummary::default(),
+        outbox: Vec::new(),
     };
     let max_tick = Duration::from_millis(config.max_tick_ms);
     loop {
@@ -245,18 +255,34 @@ pub async fn run(
             () = tokio::time::sleep(wake) => {
                 stage.follow(&mut policy_updates);
                 stage.tick(&consumer).await;
+                stage.confirm().await;
             }
             delivery = consumer.recv() => match delivery {
-                Ok(d) => {
-                    stage.follow(&mut policy_updates);
-                    let span = tracing::debug_span!("dispatch", topic = %d.record.topic, partition = d.record.partition, offset = d.record.offset);
-                    let _entered = span.enter();
-                    if d.record.topic == topics.commands {
-                        stage.handle_command(&d.record, d.token.epoch()).await;
-                    } else {
-                        stage.handle_incident(&d.record, d.token.epoch()).await;
+                Ok(first) => {
+                    // What else is already fetched joins the batch. Rebalances happen while
+                    // the consumer is polled, that is here, when the previous batch is
+                    // confirmed: a revoked partition has no outputs in flight.
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match consumer.recv().now_or_never() {
+                            Some(Ok(next)) => batch.push(next),
+                            _ => break,
+                        }
                     }
-                    consumer.ack(&d.token);
+                    stage.follow(&mut policy_updates);
+                    let span = tracing::info_span!("dispatch_batch", records = batch.len());
+                    let _entered = span.enter();
+                    for d in &batch {
+                        if d.record.topic == topics.commands {
+                            stage.handle_command(&d.record, d.token.epoch()).await;
+                        } else {
+                            stage.handle_incident(&d.record, d.token.epoch()).await;
+                        }
+                    }
+                    stage.confirm().await;
+                    for d in &batch {
+                        consumer.ack(&d.token);
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "dispatch consumer error");
@@ -301,6 +327,8 @@ impl Stage<'_> {
     async fn state(&mut self, partition: i32, epoch: u64) -> &mut PartitionState {
         let fresh = !matches!(self.partitions.get(&partition), Some((e, _)) if *e == epoch);
         if fresh {
+            // The replay must see everything decided before it.
+            self.confirm().await;
             let mut state = PartitionState::new(self.policy.clone(), self.clock.clone());
             let topic = &self.kafka.topics.workorder_events;
             let timeout = Duration::from_millis(self.config.replay_timeout_ms);
@@ -440,7 +468,7 @@ impl Stage<'_> {
         let topic = self.kafka.topics.outcomes.as_str();
         match self.codec.encode(topic, &outcome).await {
             Ok(bytes) => {
-                self.send(&OutRecord::new(topic, command.command_id.as_str(), bytes))
+                self.send(OutRecord::new(topic, command.command_id.as_str(), bytes))
                     .await
             }
             Err(e) => {
@@ -481,7 +509,7 @@ impl Stage<'_> {
                     continue;
                 }
             };
-            self.send(&transition).await;
+            self.send(transition).await;
             self.summary.transitions += 1;
             metrics::counter!("cityops_dispatch_transitions_total", "kind" => format!("{:?}", event.kind), "rejected" => event.rejected.to_string()).increment(1);
             if event.rejected {
@@ -511,7 +539,7 @@ impl Stage<'_> {
                 }
                 match self.codec.encode(&topic, &event.order).await {
                     Ok(bytes) => {
-                        self.send(&OutRecord::new(topic, event.order_id.as_str(), bytes))
+                        self.send(OutRecord::new(topic, event.order_id.as_str(), bytes))
                             .await
                     }
                     Err(e) => {
@@ -522,12 +550,44 @@ impl Stage<'_> {
         }
     }
 
-    async fn send(&self, record: &OutRecord) {
-        let mut pause = Duration::from_millis(100);
-        while let Err(e) = self.producer.send(record).await {
-            tracing::warn!(topic = %record.topic, error = %e, retry_in = ?pause, "not delivered; retrying");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(5));
+    /// Hands `record` to the producer after everything decided before it (the producer is
+    /// idempotent, so their order holds on each partition); [`Stage::confirm`] waits for the
+    /// broker's answer.
+    async fn send(&mut self, record: OutRecord) {
+        let in_flight = match self.producer.enqueue(&record).await {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::warn!(topic = %record.topic, error = %e, "the producer refused a record; it is sent again");
+                None
+            }
+        };
+        self.outbox.push((record, in_flight));
+    }
+
+    /// Waits until the broker acknowledged every output handed over, and sends again, one
+    /// after the other and in order, what it did not take: an idempotent producer that fails
+    /// a record fails those behind it on its partition too, so the order of the decisions
+    /// holds on each partition.
+    async fn confirm(&mut self) {
+        let mut refused = Vec::new();
+        for (record, in_flight) in std::mem::take(&mut self.outbox) {
+            let delivered = match in_flight {
+                Some(in_flight) => in_flight.await.map_err(|e| {
+                    tracing::warn!(topic = %record.topic, error = %e, "not delivered; it is sent again");
+                }),
+                None => Err(()),
+            };
+            if delivered.is_err() {
+                refused.push(record);
+            }
+        }
+        for record in refused {
+            let mut pause = Duration::from_millis(100);
+            while let Err(e) = self.producer.send(&record).await {
+                tracing::warn!(topic = %record.topic, error = %e, retry_in = ?pause, "not delivered; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
         }
     }
 }
