@@ -228,7 +228,7 @@ impl Model {
         let p = self.probabilities(&v);
         let mut ranked: Vec<(&CategoryId, f64)> =
             self.header.labels.iter().zip(p).collect::<Vec<_>>();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         Prediction {
             ranked,
             known_features: v.len(),
