@@ -279,7 +279,13 @@ pub async fn run(
                             stage.handle_incident(&d.record, d.token.epoch()).await;
                         }
                     }
+                    let outputs = stage.outbox.len();
+                    let decided = std::time::Instant::now();
                     stage.confirm().await;
+                    let confirmed = decided.elapsed();
+                    metrics::histogram!("cityops_dispatch_batch_records").record(batch.len() as f64);
+                    metrics::histogram!("cityops_dispatch_confirm_seconds").record(confirmed.as_secs_f64());
+                    tracing::debug!(records = batch.len(), outputs, confirm_ms = confirmed.as_millis() as u64, "batch confirmed");
                     for d in &batch {
                         consumer.ack(&d.token);
                     }
@@ -494,7 +500,7 @@ impl Stage<'_> {
     /// order, retrying until the broker acknowledges (the state already holds them; the topic
     /// is the record).
     async fn publish(&mut self, events: &[WorkOrderEvent]) {
-        for event in events {
+        for (i, event) in events.iter().enumerate() {
             let key = event.order.street_key.clone();
             let transition = match self
                 .codec
@@ -525,9 +531,22 @@ impl Stage<'_> {
                 )
                 .increment(1);
             }
-            let mut departments = vec![event.order.owner.clone()];
-            departments.extend(event.order.co_departments.iter().cloned());
-            for dept in departments {
+            let departments = |e: &WorkOrderEvent| {
+                let mut d = vec![e.order.owner.clone()];
+                d.extend(e.order.co_departments.iter().cloned());
+                d
+            };
+            let mine = departments(event);
+            // One decision that changes an order twice (created, then dispatched) gives its
+            // departments the order as the decision left it: a snapshot a later one of the
+            // same call supersedes, for the same departments, is not sent.
+            let superseded = events[i + 1..].iter().any(|later| {
+                !later.rejected && later.order_id == event.order_id && departments(later) == mine
+            });
+            if superseded {
+                continue;
+            }
+            for dept in mine {
                 let topic = self.kafka.topics.department_orders(dept.as_str());
                 if self.department_topics.insert(topic.clone()) {
                     // The department's updates topic comes with its orders topic, so the
