@@ -9,28 +9,14 @@ use cityops_core::Source;
 use cityops_ingest::pii::ReporterKey;
 use cityops_ingest::raw::{reading_to_event, ticket_to_event, IntakeRules};
 use cityops_simulate::{
-    EpisodesConfig, Generator, GeneratorConfig, Item, Reading, Rng, SimulateConfig, Ticket, World,
+    EpisodesConfig, Generator, GeneratorConfig, Item, Reading, Rng, SimulateConfig, Ticket,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, OnceLock};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+mod common;
+
+use common::{world, ROOT};
 const HOUR: i64 = 3_600_000;
-
-fn world() -> Arc<World> {
-    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
-    WORLD
-        .get_or_init(|| {
-            Arc::new(
-                World::load(
-                    format!("{ROOT}/config/catalogue.toml"),
-                    format!("{ROOT}/config/geo"),
-                )
-                .expect("the shipped catalogue and geography"),
-            )
-        })
-        .clone()
-}
 
 fn ms(s: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(s)

@@ -14,28 +14,15 @@ use axum::{Json, Router};
 use cityops_core::Source;
 use cityops_ingest::pii::ReporterKey;
 use cityops_ingest::raw::{reading_to_event, ticket_to_event, IntakeRules};
-use cityops_simulate::{owner_departments, run, BotsConfig, SimulateConfig, SimulateError, World};
+use cityops_simulate::{owner_departments, run, BotsConfig, SimulateConfig, SimulateError};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+mod common;
 
-fn world() -> Arc<World> {
-    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
-    WORLD
-        .get_or_init(|| {
-            Arc::new(
-                World::load(
-                    format!("{ROOT}/config/catalogue.toml"),
-                    format!("{ROOT}/config/geo"),
-                )
-                .expect("the shipped catalogue and geography"),
-            )
-        })
-        .clone()
-}
+use common::world;
 
 #[derive(Debug, Clone)]
 struct Order {
