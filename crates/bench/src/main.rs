@@ -89,7 +89,7 @@ struct RunArgs {
     #[arg(long, default_value_t = 20_000)]
     tickets: usize,
     /// Tickets per round of the end-to-end pipe (whole passes of the 400-ticket corpus).
-    #[arg(long, default_value_t = 2_000)]
+    #[arg(long, default_value_t = 8_000)]
     e2e_tickets: usize,
     /// Rounds of the end-to-end pipe (the first ones of `--rounds`).
     #[arg(long, default_value_t = 1)]
@@ -174,10 +174,39 @@ pub struct Ctx {
     pub sink_period_ms: u64,
     /// `--set` overrides of every cityops process.
     pub extra: Vec<String>,
+    /// The bench's own broker's process, whose CPU time the drains report.
+    pub broker_pid: Option<u32>,
     databases: Mutex<Vec<String>>,
 }
 
 impl Ctx {
+    /// How to start `cityops <command>` (running `services`) against this run's broker and
+    /// ClickHouse, with the run's config and partitions.
+    pub fn cityops_spec<'a>(
+        &'a self,
+        command: &'a str,
+        services: &'a [&'a str],
+        topics: &'a procs::Topics,
+        database: &'a str,
+        extra: &'a [String],
+        groups: &'a str,
+    ) -> procs::CityopsSpec<'a> {
+        procs::CityopsSpec {
+            command,
+            extra,
+            groups,
+            program: &self.cityops,
+            config: &self.config,
+            root: &self.root,
+            brokers: &self.brokers,
+            clickhouse: &self.clickhouse,
+            topics,
+            database,
+            services,
+            partitions: self.partitions,
+        }
+    }
+
     /// A fresh database name, dropped at the end of the run.
     pub fn fresh_database(&self, prefix: &str) -> String {
         let name = cityops_testkit::unique_name(prefix);
@@ -284,6 +313,7 @@ async fn run(args: RunArgs) -> Result<()> {
         timeout: Duration::from_secs(args.timeout_s),
         run_id: cityops_testkit::unique_name("B"),
         extra: args.sets.clone(),
+        broker_pid: private.as_ref().map(procs::PrivateBroker::pid),
         databases: Mutex::new(Vec::new()),
     };
     let want = |m: &str| args.only.iter().any(|o| o == m);

@@ -308,6 +308,11 @@ pub struct PrivateBroker {
 }
 
 impl PrivateBroker {
+    /// The broker's process id (for its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.proc.pid
+    }
+
     /// Starts it under `parent` with `storage` (`sqlite://tansu.db`, relative to its
     /// directory as Tansu 0.6 wants, or `memory://tansu/`); waits until it accepts
     /// connections.

@@ -402,9 +402,19 @@ impl Report {
         );
         let _ = writeln!(
             s,
+            "| the broker meanwhile (Tansu) | {} | | |",
+            f3(t.cityops.broker_cpu_s_per_1000(t.n_e2e))
+        );
+        let _ = writeln!(
+            s,
             "| bare pass-through, 1 hop | {} | | {} |",
             f3(t.hop.cpu_s_per_1000(0, t.n)),
             mib(t.hop.peak_rss.first().copied().flatten())
+        );
+        let _ = writeln!(
+            s,
+            "| the broker meanwhile (Tansu) | {} | | |",
+            f3(t.hop.broker_cpu_s_per_1000(t.n))
         );
         let _ = writeln!(s);
         for (name, p) in [

@@ -18,7 +18,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::kafka::{self, Feeder};
-use crate::procs::{Cityops, CityopsSpec, Topics};
+use crate::procs::{Cityops, Topics};
 use crate::{ch, Ctx};
 use cityops_bench::{samples, stats};
 
@@ -134,20 +134,14 @@ pub async fn run(ctx: &Ctx, n: usize, rounds: usize) -> Result<SinkResult> {
     let base_database = ctx.fresh_database("bench_sink_base");
     let base_client = ch::create(&ctx.clickhouse, &base_database).await?;
     let cityops = Cityops::start(
-        &CityopsSpec {
-            program: &ctx.cityops,
-            config: &ctx.config,
-            root: &ctx.root,
-            brokers: &ctx.brokers,
-            clickhouse: &ctx.clickhouse,
-            topics: &topics,
-            database: &database,
-            services: &["sink"],
-            partitions: ctx.partitions,
-            command: "sink",
-            extra: &ctx.extra,
-            groups: &cityops_testkit::unique_name("bench"),
-        },
+        &ctx.cityops_spec(
+            "sink",
+            &["sink"],
+            &topics,
+            &database,
+            &ctx.extra,
+            &cityops_testkit::unique_name("bench"),
+        ),
         ctx.log("sink-cityops"),
         ctx.timeout,
     )

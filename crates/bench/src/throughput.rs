@@ -31,7 +31,7 @@ use serde::Deserialize;
 use std::time::{Duration, Instant};
 
 use crate::kafka::{self, Counter, Feeder};
-use crate::procs::{self, Cityops, CityopsSpec, Proc, Topics};
+use crate::procs::{self, Cityops, Proc, Topics};
 use crate::{ch, Ctx};
 use cityops_bench::{samples, stats};
 
@@ -46,6 +46,8 @@ pub struct Round {
     pub cpu: Option<Duration>,
     /// The same, per process.
     pub cpu_each: Vec<Option<Duration>>,
+    /// CPU time of the broker meanwhile (the bench's own broker only).
+    pub broker_cpu: Option<Duration>,
     /// How long producing the backlog took (not part of `elapsed`).
     pub feed: Duration,
 }
@@ -82,6 +84,15 @@ impl PipeResult {
     /// CPU-seconds per 1,000 records of all its processes, over every round.
     pub fn cpu_s_per_1000_all(&self, n: usize) -> Option<f64> {
         let total: Option<Duration> = self.rounds.iter().map(|r| r.cpu).sum();
+        let records = (n * self.rounds.len()) as f64;
+        total
+            .filter(|_| records > 0.0)
+            .map(|t| t.as_secs_f64() * 1000.0 / records)
+    }
+
+    /// CPU-seconds per 1,000 records of the broker while this pipe drained, over every round.
+    pub fn broker_cpu_s_per_1000(&self, n: usize) -> Option<f64> {
+        let total: Option<Duration> = self.rounds.iter().map(|r| r.broker_cpu).sum();
         let records = (n * self.rounds.len()) as f64;
         total
             .filter(|_| records > 0.0)
@@ -246,20 +257,7 @@ pub async fn start_services(
     for service in SERVICES {
         out.push(
             Cityops::start(
-                &CityopsSpec {
-                    program: &ctx.cityops,
-                    config: &ctx.config,
-                    root: &ctx.root,
-                    brokers: &ctx.brokers,
-                    clickhouse: &ctx.clickhouse,
-                    topics,
-                    database,
-                    services: &[service],
-                    partitions: ctx.partitions,
-                    command: service,
-                    extra,
-                    groups: &groups,
-                },
+                &ctx.cityops_spec(service, &[service], topics, database, extra, &groups),
                 ctx.log(&format!("{label}-{service}")),
                 ctx.timeout,
             )
@@ -504,6 +502,7 @@ pub async fn run(
             let feed = tokio::task::block_in_place(|| feeder.feed(&pipe.input, &records));
             let cpu0: Vec<Option<Duration>> =
                 pipe.procs.iter().map(|&i| procs[i].cpu_time()).collect();
+            let broker_cpu0 = ctx.broker_pid.and_then(procs::cpu_time_of);
             let t0 = Instant::now();
             for &i in &pipe.procs {
                 procs[i].resume()?;
@@ -571,11 +570,15 @@ pub async fn run(
                         })
                         .collect();
                     let cpu = cpu_each.iter().copied().sum();
+                    let broker_cpu = broker_cpu0
+                        .zip(ctx.broker_pid.and_then(procs::cpu_time_of))
+                        .map(|(a, b)| b.saturating_sub(a));
                     let elapsed = t1.saturating_duration_since(t0);
                     pipe.result.rounds.push(Round {
                         elapsed,
                         cpu,
                         cpu_each,
+                        broker_cpu,
                         feed,
                     });
                     format!(
