@@ -114,7 +114,7 @@ struct RunArgs {
     #[arg(
         long = "latency-variant",
         value_name = "LABEL:KEY=VALUE",
-        default_value = "fetch.wait.max.ms=10:kafka.extra={ \"fetch.wait.max.ms\" = \"10\" }"
+        default_value = "librdkafka's default fetch wait:kafka.fetch_wait_max_ms=500"
     )]
     latency_variants: Vec<String>,
     /// Records of each warm-up.

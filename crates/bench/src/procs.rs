@@ -140,7 +140,7 @@ pub struct CityopsSpec<'a> {
     /// The subcommand: `run` (with `services`), or one service alone (`ingest`, `enrich`,
     /// `dispatch`, `sink`, `cockpit`).
     pub command: &'a str,
-    /// Further `--set` overrides (e.g. `kafka.extra={ "fetch.wait.max.ms" = "10" }`).
+    /// Further `--set` overrides (e.g. `kafka.fetch_wait_max_ms=10`).
     pub extra: &'a [String],
     /// The consumer groups' common prefix (the same for every process of one pipeline).
     pub groups: &'a str,

@@ -34,8 +34,9 @@ process's user+sys time over the drain, divided by the tickets.
 - CPU stages (3): criterion, one thread, so events/s are per core.
 - Latency (4): POST → 202 starts the clock; it stops when the incident is read from the incidents topic, when an order \
 snapshot naming the incident is read from the department's topic, and when ClickHouse first returns the incident's \
-work-order transition. Tansu 0.6 answers a fetch only after librdkafka's `fetch.wait.max.ms` (500 ms by default) even when \
-data is there, and every stage waits on a fetch: that is what the `fetch.wait.max.ms` variant changes.
+work-order transition. Tansu 0.6 answers a fetch only when `kafka.fetch_wait_max_ms` (librdkafka's `fetch.wait.max.ms`) \
+has run out, even when data is there, and every stage waits on a fetch: cityops ships 50 ms; the variant measures \
+librdkafka's default, 500 ms.
 
 ";
 

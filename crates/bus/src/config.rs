@@ -13,6 +13,10 @@ pub struct KafkaConfig {
     pub client_id: String,
     /// Consumer session timeout: how soon a dead member's partitions move to another.
     pub session_timeout_ms: u32,
+    /// Longest a consumer's fetch waits at the broker for new records. Each stage's hop can
+    /// take this long when the broker answers only at the end of the wait (Tansu 0.6 does;
+    /// Apache Kafka answers as soon as records arrive, so there it only paces idle polls).
+    pub fetch_wait_max_ms: u32,
     /// How long the producer keeps retrying a record before reporting it undeliverable.
     pub delivery_timeout_ms: u32,
     /// How often librdkafka reports statistics (consumer lag); 0 disables them.
@@ -28,6 +32,7 @@ impl Default for KafkaConfig {
             brokers: "127.0.0.1:19092".to_owned(),
             client_id: "cityops".to_owned(),
             session_timeout_ms: 10_000,
+            fetch_wait_max_ms: 50,
             delivery_timeout_ms: 30_000,
             statistics_interval_ms: 5_000,
             extra: BTreeMap::new(),

@@ -59,6 +59,7 @@ impl Consumer {
             .set("auto.commit.interval.ms", "1000")
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", config.session_timeout_ms.to_string())
+            .set("fetch.wait.max.ms", config.fetch_wait_max_ms.to_string())
             .set("enable.partition.eof", "false");
         let inner: StreamConsumer<BusContext> = c
             .create_with_context(BusContext {
