@@ -2,11 +2,13 @@
 //! and to its row in ClickHouse, at a fixed moderate rate.
 //!
 //! cityops runs as four processes (`cityops ingest`, `enrich`, `dispatch`, `sink`) with the
-//! shipped config, and again with each variant's `--set` overrides (e.g. a shorter
-//! `fetch.wait.max.ms`). Tickets of the corpus are POSTed one per request at a steady `rate`
-//! (requests are started on a fixed schedule, not one after another, so a slow answer does
-//! not lower the rate). A ticket's clock starts when its POST is answered 202 (the event is
-//! on the events topic, acknowledged by the broker). It stops:
+//! shipped config, and again with each variant's `--set` overrides (e.g. a longer
+//! `kafka.fetch_wait_max_ms`). Events are POSTed one per request at a steady `rate` (requests
+//! are started on a fixed schedule, not one after another, so a slow answer does not lower the
+//! rate): tickets of the corpus, a `ticket_share` of them evenly spread (the simulator's mix
+//! is a quarter), and IoT readings of every device type between them (1% alarms), which load
+//! every stage but are not timed. A ticket's clock starts when its POST is answered 202 (the
+//! event is on the events topic, acknowledged by the broker). It stops:
 //! - when its incident is read from the incidents topic (enrich's output);
 //! - when an order snapshot naming it (`incident_ids`) is read from a department's topic
 //!   `<prefix>.<dept>.orders.v1` (dispatch's output; a merged ticket is in the snapshot of
@@ -82,10 +84,23 @@ pub struct Variant {
 pub struct LatencyResult {
     pub samples: usize,
     pub rate: f64,
+    /// The share of tickets among the events (the rest are readings).
+    pub ticket_share: f64,
     pub raw_bytes: f64,
     pub variants: Vec<Variant>,
     pub sink_period_ms: u64,
     pub elapsed: Duration,
+}
+
+impl LatencyResult {
+    /// "25% tickets" (the rest readings), or "tickets only".
+    pub fn mix(&self) -> String {
+        if self.ticket_share >= 1.0 {
+            "tickets only".to_owned()
+        } else {
+            format!("{:.0}% tickets", self.ticket_share * 100.0)
+        }
+    }
 }
 
 /// A reader of `topics` (names, or one `^pattern`) from their beginning that waits very little
@@ -274,14 +289,25 @@ fn millis(t: &Times, slot: &HashMap<String, Instant>, ids: &[String]) -> Vec<f64
         .collect()
 }
 
-/// Runs one configuration: `samples_n` tickets at `rate` per second.
+/// Whether event `i` of a run is a ticket, for `share` of them evenly spread.
+fn is_ticket(i: usize, share: f64) -> bool {
+    let share = share.clamp(0.0, 1.0);
+    ((i + 1) as f64 * share).floor() > (i as f64 * share).floor()
+}
+
+/// Runs one configuration: `samples_n` events at `rate` per second, `ticket_share` of them
+/// tickets (the warm-up is one pass of the corpus, tickets only).
 async fn run_variant(
     ctx: &Ctx,
     label: &str,
     extra: Vec<String>,
     samples_n: usize,
     rate: f64,
+    ticket_share: f64,
 ) -> Result<Variant> {
+    let catalogue =
+        cityops_core::catalogue::Catalogue::load(ctx.root.join("config/catalogue.toml"))
+            .context("the shipped catalogue (for the readings)")?;
     let started = Instant::now();
     let topics = Topics::fresh("bench");
     kafka::create_topics(&ctx.brokers, &topics.all(), ctx.partitions).await?;
@@ -320,6 +346,7 @@ async fn run_variant(
         .pool_max_idle_per_host(64)
         .build()?;
     let url = format!("{}/v1/hotline/tickets", services[0].ingest_url);
+    let readings_url = format!("{}/v1/iot/readings", services[0].ingest_url);
     let now = samples::now_ms();
     let at = samples::received_at(now);
     let period = Duration::from_secs_f64(1.0 / rate.max(0.1));
@@ -343,9 +370,19 @@ async fn run_variant(
         let t0 = Instant::now();
         for i in 0..count {
             tick.tick().await;
-            let id = format!("{}-lat-{label}-{phase}-{i:06}", ctx.run_id);
-            let body = samples::raw_ticket(&ctx.corpus, &id, i, &at).to_string();
-            let (http, url, times) = (http.clone(), url.clone(), times.clone());
+            let ticket = phase == "warmup" || is_ticket(i, ticket_share);
+            let (body, url) = if ticket {
+                let id = format!("{}-lat-{label}-{phase}-{i:06}", ctx.run_id);
+                (
+                    samples::raw_ticket(&ctx.corpus, &id, i, &at).to_string(),
+                    url.clone(),
+                )
+            } else {
+                let reading = samples::raw_reading(&catalogue, i, &at, now, 100)
+                    .context("a reading (the catalogue has no device type)")?;
+                (reading.to_string(), readings_url.clone())
+            };
+            let (http, times) = (http.clone(), times.clone());
             posts.push(tokio::spawn(async move {
                 let sent = Instant::now();
                 let resp = http
@@ -354,7 +391,7 @@ async fn run_variant(
                     .body(body)
                     .send()
                     .await
-                    .context("POST a ticket")?;
+                    .context("POST an event")?;
                 let status = resp.status().as_u16();
                 let body: serde_json::Value = resp.json().await.unwrap_or_default();
                 let acked = Instant::now();
@@ -365,8 +402,11 @@ async fn run_variant(
                     .as_str()
                     .context("event_id in the answer")?
                     .to_owned();
+                if !ticket {
+                    return Ok::<_, anyhow::Error>(None);
+                }
                 lock(&times).intake.insert(id.clone(), acked);
-                Ok::<_, anyhow::Error>((id, (acked - sent).as_secs_f64() * 1e3))
+                Ok(Some((id, (acked - sent).as_secs_f64() * 1e3)))
             }));
         }
         let sending = t0.elapsed();
@@ -376,10 +416,11 @@ async fn run_variant(
         let mut first_error = None;
         for p in posts {
             match p.await? {
-                Ok((id, ms)) => {
+                Ok(Some((id, ms))) => {
                     ids.push(id);
                     intake.push(ms);
                 }
+                Ok(None) => {}
                 Err(e) => {
                     failed += 1;
                     first_error.get_or_insert(e);
@@ -449,6 +490,7 @@ pub async fn run(
     ctx: &Ctx,
     samples_n: usize,
     rate: f64,
+    ticket_share: f64,
     variants: &[(String, Vec<String>)],
 ) -> Result<LatencyResult> {
     let started = Instant::now();
@@ -464,6 +506,7 @@ pub async fn run(
     let mut result = LatencyResult {
         samples: samples_n,
         rate,
+        ticket_share,
         raw_bytes,
         sink_period_ms: ctx.sink_period_ms,
         ..LatencyResult::default()
@@ -475,8 +518,11 @@ pub async fn run(
         all.push((label.clone(), extra));
     }
     for (label, extra) in all {
-        eprintln!("[bench] latency, {label}: {samples_n} tickets at {rate}/s");
-        let v = run_variant(ctx, &label, extra, samples_n, rate).await?;
+        eprintln!(
+            "[bench] latency, {label}: {samples_n} events at {rate}/s, {:.0}% tickets",
+            ticket_share * 100.0
+        );
+        let v = run_variant(ctx, &label, extra, samples_n, rate, ticket_share).await?;
         eprintln!(
             "[bench] latency, {label}: to the department's topic p50 {:?} p99 {:?} ms ({} of {})",
             cityops_bench::stats::percentile(&v.to_order, 50.0),

@@ -100,12 +100,16 @@ struct RunArgs {
     /// Rounds of the throughput and sink measurements (the best round is reported).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    /// Latency samples (tickets) per configuration.
-    #[arg(long, default_value_t = 2_000)]
+    /// Latency: events POSTed per configuration.
+    #[arg(long, default_value_t = 4_000)]
     samples: usize,
-    /// Latency: tickets per second.
+    /// Latency: events per second.
     #[arg(long, default_value_t = 1_000.0)]
     rate: f64,
+    /// Latency: the share of 12345 tickets among the events; the rest are IoT readings of
+    /// every device type (1% of them alarms). 0.25 is the simulator's mix; 1 sends tickets only.
+    #[arg(long, default_value_t = 0.25)]
+    ticket_share: f64,
     /// A further `--set` override for every cityops process of every measurement (repeat it).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
@@ -378,7 +382,7 @@ async fn run(args: RunArgs) -> Result<()> {
                 None => variants.push((label.to_owned(), vec![set.to_owned()])),
             }
         }
-        match latency::run(&ctx, args.samples, args.rate, &variants).await {
+        match latency::run(&ctx, args.samples, args.rate, args.ticket_share, &variants).await {
             Ok(r) => report.latency = Some(r),
             Err(e) => failures.push(format!("latency: {e:#}")),
         }

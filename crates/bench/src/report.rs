@@ -249,8 +249,9 @@ impl Report {
                     |x: Option<f64>| x.map_or("not arrived".to_owned(), |ms| millis(Some(ms)));
                 let _ = writeln!(
                     s,
-                    "| p99 intake → order on the department's topic at {} tickets/s ({}) | {} (p50 {}) | ≤ {TARGET_P99_TO_DEPARTMENT_MS:.0} ms | {} |",
+                    "| p99 intake → order on the department's topic at {} events/s, {} ({}) | {} (p50 {}) | ≤ {TARGET_P99_TO_DEPARTMENT_MS:.0} ms | {} |",
                     thousands(l.rate as u64),
+                    l.mix(),
                     if v.label == "shipped" {
                         "shipped config".to_owned()
                     } else {
@@ -513,14 +514,18 @@ impl Report {
         let Some(l) = &self.latency else { return };
         let _ = writeln!(
             s,
-            "## 4. Latency from intake at {} tickets/s\n",
-            thousands(l.rate as u64)
+            "## 4. Latency from intake at {} events/s, {}\n",
+            thousands(l.rate as u64),
+            l.mix()
         );
         let _ = writeln!(
             s,
-            "{} corpus tickets of {:.0} B per configuration, one POST each, started every {:.1} ms; four processes (`cityops ingest`, \
-             `enrich`, `dispatch`, `sink`; sink batches flush every {} ms). The clock starts when the POST is answered 202.\n",
+            "{} events per configuration ({}; corpus tickets of {:.0} B, IoT readings of every device type with 1% alarms, \
+             which load every stage and are not timed), one POST each, started every {:.1} ms, after a warm-up of one pass of \
+             the corpus; four processes (`cityops ingest`, `enrich`, `dispatch`, `sink`; sink batches flush every {} ms). A \
+             ticket's clock starts when its POST is answered 202.\n",
             thousands(l.samples as u64),
+            l.mix(),
             l.raw_bytes,
             1000.0 / l.rate,
             l.sink_period_ms
@@ -551,7 +556,7 @@ impl Report {
             );
             let _ = writeln!(
                 s,
-                "- {} of them should get an order (the warm-up's share of the corpus); one that did not (nothing new for 5 s, at most {:.0} s) counts as later than any",
+                "- {} of the tickets should get an order (the warm-up's share of the corpus); one that did not (nothing new for 5 s, at most {:.0} s) counts as later than any",
                 thousands(v.expected_orders as u64),
                 v.timeout.as_secs_f64()
             );
@@ -599,7 +604,7 @@ impl Report {
                 .join(", ");
             let _ = writeln!(
                 s,
-                "- CPU-s per 1,000 tickets at this rate: {cpu}; peak RSS: {rss}. Measured in {:.0} s.\n",
+                "- CPU-s per 1,000 events at this rate: {cpu}; peak RSS: {rss}. Measured in {:.0} s.\n",
                 v.elapsed.as_secs_f64()
             );
         }

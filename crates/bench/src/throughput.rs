@@ -83,29 +83,22 @@ impl PipeResult {
 
     /// CPU-seconds per 1,000 records of all its processes, over every round.
     pub fn cpu_s_per_1000_all(&self, n: usize) -> Option<f64> {
-        let total: Option<Duration> = self.rounds.iter().map(|r| r.cpu).sum();
-        let records = (n * self.rounds.len()) as f64;
-        total
-            .filter(|_| records > 0.0)
-            .map(|t| t.as_secs_f64() * 1000.0 / records)
+        self.per_1000(n, |r| r.cpu)
     }
 
     /// CPU-seconds per 1,000 records of the broker while this pipe drained, over every round.
     pub fn broker_cpu_s_per_1000(&self, n: usize) -> Option<f64> {
-        let total: Option<Duration> = self.rounds.iter().map(|r| r.broker_cpu).sum();
-        let records = (n * self.rounds.len()) as f64;
-        total
-            .filter(|_| records > 0.0)
-            .map(|t| t.as_secs_f64() * 1000.0 / records)
+        self.per_1000(n, |r| r.broker_cpu)
     }
 
     /// CPU-seconds per 1,000 records of process `i`, over every round.
     pub fn cpu_s_per_1000(&self, i: usize, n: usize) -> Option<f64> {
-        let total: Option<Duration> = self
-            .rounds
-            .iter()
-            .map(|r| r.cpu_each.get(i).copied().flatten())
-            .sum();
+        self.per_1000(n, |r| r.cpu_each.get(i).copied().flatten())
+    }
+
+    /// The CPU time `of` each round, summed over the rounds, per 1,000 of their records.
+    fn per_1000(&self, n: usize, of: impl Fn(&Round) -> Option<Duration>) -> Option<f64> {
+        let total: Option<Duration> = self.rounds.iter().map(of).sum();
         let records = (n * self.rounds.len()) as f64;
         total
             .filter(|_| records > 0.0)
