@@ -496,9 +496,9 @@ impl Stage<'_> {
         self.publish(&out).await;
     }
 
-    /// Produces each transition, then its order's snapshot to its departments' topics, in
-    /// order, retrying until the broker acknowledges (the state already holds them; the topic
-    /// is the record).
+    /// Hands each transition, then its order's snapshot for its departments' topics, to the
+    /// producer in order; [`Stage::confirm`] retries until the broker acknowledged them (the
+    /// state already holds them; the topic is the record).
     async fn publish(&mut self, events: &[WorkOrderEvent]) {
         for (i, event) in events.iter().enumerate() {
             let key = event.order.street_key.clone();
