@@ -94,12 +94,17 @@ done
 curl -fsS "http://$health/readyz" >/dev/null 2>&1 ||
   say "cityops is not ready yet after a minute (http://$health/readyz); see var/log/cityops.log"
 
-"$BIN" simulate --demo-tokens >>"$LOGS/simulate.log" 2>&1 &
+# Today from 00:00 CST, played at 60× until it reaches now, then live: the wall's "today"
+# fills at once whatever the hour (docs/simulator.md).
+today=$(date -u -d "+8 hours" +%F)   # the date in China Standard Time (UTC+8)
+"$BIN" --set "simulate.start=\"$today\"" --set simulate.live=true simulate --demo-tokens \
+  >>"$LOGS/simulate.log" 2>&1 &
 simulator_pid=$!
 
 cat >&2 <<EOF
 
-  cityops is running, and a simulated Shenyang day (24 hours at 60×) is playing into it.
+  cityops is running, and a simulated Shenyang day is playing into it: today from 00:00 at
+  60× until it reaches now, then live.
 
     cockpit (the operations centre's wall)   http://$cockpit/
     the departments' API                     http://$api/v1/   (docs/departments.md)

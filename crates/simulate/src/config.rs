@@ -38,6 +38,11 @@ pub struct SimulateConfig {
     /// a speed-up of 1, else now − duration × (1 − 1/speedup), so the simulated day ends as the
     /// run ends.
     pub start: Option<String>,
+    /// Never run the simulated clock ahead of the wall clock: a start in the past is played at
+    /// `speedup` until the simulated clock reaches now, then in real time, with as many items
+    /// per simulated second as before. `make run` starts at today's 00:00 CST this way, so
+    /// the wall's "today" fills at once whatever the hour.
+    pub live: bool,
     /// Simulated time to run: `24h`, `90m`, `1h30m`.
     pub duration: String,
     /// Mean share of the items that are 12345 tickets (the rest are IoT readings). The hour of
@@ -79,6 +84,7 @@ impl Default for SimulateConfig {
             speedup: 60.0,
             rate: 20.0,
             start: None,
+            live: false,
             duration: "24h".to_owned(),
             ticket_share: 0.25,
             devices: 3_000,
@@ -391,7 +397,13 @@ impl SimulateConfig {
             Some(text) => {
                 let s = time::parse_start(text)
                     .map_err(|e| SimulateError::config(format!("start {e}")))?;
-                if s > latest + FUTURE_ALLOWANCE_MS {
+                if self.live && s > now_ms + FUTURE_ALLOWANCE_MS {
+                    return Err(SimulateError::config(format!(
+                        "start = {text:?} is in the future: a live run starts at or before now ({})",
+                        time::rfc3339(now_ms)
+                    )));
+                }
+                if !self.live && s > latest + FUTURE_ALLOWANCE_MS {
                     return Err(SimulateError::config(format!(
                         "start = {text:?} would run the simulated clock ahead of the wall clock \
                          (by {} at the end of the run), and ingest refuses times more than 5 minutes \
@@ -493,6 +505,28 @@ mod tests {
         let mut bad = c;
         bad.duration = "2".into();
         assert!(bad.plan(NOW).unwrap_err().to_string().contains("unit"));
+    }
+
+    #[test]
+    fn a_live_run_may_start_this_morning_but_not_in_the_future() {
+        // NOW is 2026-11-22 06:26 CST: a day from 00:00 at 60× would outrun the wall clock.
+        let mut c = SimulateConfig {
+            start: Some("2026-11-22".into()),
+            ..SimulateConfig::default()
+        };
+        assert!(c
+            .plan(NOW)
+            .unwrap_err()
+            .to_string()
+            .contains("ahead of the wall clock"));
+        c.live = true;
+        assert_eq!(c.plan(NOW).unwrap().start_ms, 1_795_276_800_000);
+        c.start = Some("2026-11-23".into());
+        assert!(c
+            .plan(NOW)
+            .unwrap_err()
+            .to_string()
+            .contains("in the future"));
     }
 
     #[test]

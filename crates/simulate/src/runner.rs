@@ -305,8 +305,15 @@ pub async fn run(
             _ = tick.tick() => {}
         }
         let elapsed = started.elapsed().as_secs_f64();
-        let sim_now = (plan.start_ms + (elapsed * config.speedup * 1000.0) as i64).min(plan.end_ms);
-        let due_total = ((config.rate * elapsed) as u64).min(total);
+        let mut sim_now =
+            (plan.start_ms + (elapsed * config.speedup * 1000.0) as i64).min(plan.end_ms);
+        if config.live {
+            // Caught up with the wall clock: on in real time.
+            sim_now = sim_now.min(wall_now_ms());
+        }
+        // Items follow the simulated clock: `rate` per real second at `speedup`.
+        let simulated_s = (sim_now - plan.start_ms).max(0) as f64 / 1000.0;
+        let due_total = ((config.rate * simulated_s / config.speedup) as u64).min(total);
         let due = due_total.saturating_sub(made).min(cap);
         if due_total.saturating_sub(made) > cap * 4 && !behind_warned {
             behind_warned = true;

@@ -428,3 +428,52 @@ async fn the_shutdown_future_stops_the_run() {
     assert!(summary.real_s < 10.0);
     assert_eq!(summary.accepted + summary.unconfirmed, summary.sent);
 }
+
+/// A live run plays a start in the past at its speed-up, then keeps to the wall clock: the
+/// simulated clock catches up with now and never passes it.
+#[tokio::test]
+async fn a_live_run_catches_up_with_the_wall_clock_and_never_passes_it() {
+    let (_shared, ingest, _dispatch) = stack(&BotsConfig::default()).await;
+    let started_ms = cityops_simulate_now();
+    // One simulated minute ago at 60×: caught up after about a second.
+    let start = chrono::DateTime::from_timestamp_millis(started_ms - 60_000)
+        .unwrap()
+        .to_rfc3339();
+    let config = SimulateConfig {
+        ingest_url: ingest,
+        start: Some(start),
+        live: true,
+        speedup: 60.0,
+        duration: "1h".into(),
+        rate: 20.0,
+        devices: 200,
+        bots: BotsConfig {
+            enabled: false,
+            ..BotsConfig::default()
+        },
+        ..SimulateConfig::default()
+    };
+    let summary = run(
+        &config,
+        world(),
+        tokio::time::sleep(Duration::from_millis(3_000)),
+    )
+    .await
+    .unwrap();
+    let ended_ms = cityops_simulate_now();
+    let reached = chrono::DateTime::parse_from_rfc3339(&summary.simulated_to)
+        .unwrap()
+        .timestamp_millis();
+    // Not live, it would have reached two simulated minutes past now.
+    assert!(
+        reached <= ended_ms + 1_000,
+        "the simulated clock ran ahead: {} at {ended_ms}",
+        summary.simulated_to
+    );
+    assert!(
+        reached >= started_ms,
+        "it never caught up: {}",
+        summary.simulated_to
+    );
+    assert!(summary.sent > 0 && summary.rejected == 0, "{summary:?}");
+}
