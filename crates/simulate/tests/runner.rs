@@ -403,12 +403,11 @@ async fn unreachable_services_and_unknown_tokens_say_what_to_do() {
     assert!(e.to_string().contains("dispatch.tokens"), "{e}");
 }
 
-#[tokio::test]
-async fn the_shutdown_future_stops_the_run() {
-    let (_shared, ingest, _dispatch) = stack(&BotsConfig::default()).await;
-    let config = SimulateConfig {
+/// A run of readings and tickets into `ingest` without bots, 20 items a second.
+fn without_bots(ingest: String, duration: &str) -> SimulateConfig {
+    SimulateConfig {
         ingest_url: ingest,
-        duration: "24h".into(),
+        duration: duration.into(),
         rate: 20.0,
         devices: 200,
         bots: BotsConfig {
@@ -416,14 +415,21 @@ async fn the_shutdown_future_stops_the_run() {
             ..BotsConfig::default()
         },
         ..SimulateConfig::default()
-    };
-    let summary = run(
-        &config,
-        world(),
-        tokio::time::sleep(Duration::from_millis(1_500)),
-    )
-    .await
-    .unwrap();
+    }
+}
+
+/// Runs `config`, stopped after `stop_after`.
+async fn run_for(config: &SimulateConfig, stop_after: Duration) -> cityops_simulate::Summary {
+    run(config, world(), tokio::time::sleep(stop_after))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_shutdown_future_stops_the_run() {
+    let (_shared, ingest, _dispatch) = stack(&BotsConfig::default()).await;
+    let config = without_bots(ingest, "24h");
+    let summary = run_for(&config, Duration::from_millis(1_500)).await;
     assert!(summary.interrupted);
     assert!(summary.real_s < 10.0);
     assert_eq!(summary.accepted + summary.unconfirmed, summary.sent);
@@ -440,26 +446,12 @@ async fn a_live_run_catches_up_with_the_wall_clock_and_never_passes_it() {
         .unwrap()
         .to_rfc3339();
     let config = SimulateConfig {
-        ingest_url: ingest,
         start: Some(start),
         live: true,
         speedup: 60.0,
-        duration: "1h".into(),
-        rate: 20.0,
-        devices: 200,
-        bots: BotsConfig {
-            enabled: false,
-            ..BotsConfig::default()
-        },
-        ..SimulateConfig::default()
+        ..without_bots(ingest, "1h")
     };
-    let summary = run(
-        &config,
-        world(),
-        tokio::time::sleep(Duration::from_millis(3_000)),
-    )
-    .await
-    .unwrap();
+    let summary = run_for(&config, Duration::from_millis(3_000)).await;
     let ended_ms = cityops_simulate_now();
     let reached = chrono::DateTime::parse_from_rfc3339(&summary.simulated_to)
         .unwrap()
