@@ -133,22 +133,25 @@ fn bench(c: &mut Criterion) {
         .collect();
     let rules = IntakeRules::default();
     let reporter = cityops_ingest::pii::ReporterKey::new("cityops-bench");
+    // Ingest's validation of one raw item, as the pipeline does it.
+    let validate = |is_ticket: bool, raw: &serde_json::Value| {
+        if is_ticket {
+            cityops_ingest::raw::ticket_to_event(
+                raw,
+                cityops_core::Source::Hotline,
+                &rules,
+                &reporter,
+                now,
+            )
+        } else {
+            reading_to_event(raw, &rules, &*catalogue, now)
+        }
+    };
     // (is a ticket, raw JSON bytes, the event's Avro bytes)
     let mix: Vec<(bool, Vec<u8>, Vec<u8>)> = mix_items
         .into_iter()
         .map(|(is_ticket, raw)| {
-            let event = if is_ticket {
-                cityops_ingest::raw::ticket_to_event(
-                    &raw,
-                    cityops_core::Source::Hotline,
-                    &rules,
-                    &reporter,
-                    now,
-                )
-            } else {
-                reading_to_event(&raw, &rules, &*catalogue, now)
-            }
-            .expect("the mix passes intake");
+            let event = validate(is_ticket, &raw).expect("the mix passes intake");
             let bytes = codec.encode_cached(&topics.events, &event).expect("encode");
             (is_ticket, raw.to_string().into_bytes(), bytes)
         })
@@ -162,18 +165,7 @@ fn bench(c: &mut Criterion) {
     // validate → decode → geo + classify → route, for one event.
     let one_event = |is_ticket: bool, raw: &[u8], avro: &[u8]| {
         let v: serde_json::Value = serde_json::from_slice(raw).expect("JSON");
-        let validated = if is_ticket {
-            cityops_ingest::raw::ticket_to_event(
-                &v,
-                cityops_core::Source::Hotline,
-                &rules,
-                &reporter,
-                now,
-            )
-        } else {
-            reading_to_event(&v, &rules, &*catalogue, now)
-        }
-        .expect("valid");
+        let validated = validate(is_ticket, &v).expect("valid");
         let event: CityEvent = codec.decode_cached(avro).expect("decode");
         debug_assert_eq!(event.event_id, validated.event_id);
         match enricher.enrich(&event, now).expect("enrich") {

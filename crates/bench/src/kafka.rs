@@ -42,6 +42,21 @@ fn producer_config(brokers: &str, client_id: &str) -> ClientConfig {
     c
 }
 
+/// A reader that only measures: a fresh group of its own (named after `client_id`), nothing
+/// committed, no end-of-partition events. Callers add what their reading needs.
+pub fn reader_config(brokers: &str, client_id: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", brokers)
+        .set("client.id", client_id)
+        .set(
+            "group.id",
+            cityops_testkit::unique_name(&client_id.replace('-', "_")),
+        )
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false");
+    c
+}
+
 /// The pass-through baseline: the least a stage must do to move records from one topic to
 /// another as safely as cityops does. Consumes `from` in consumer group `group`, produces each
 /// record (same key, same bytes) to `to`, and stores an input offset only when every record of

@@ -25,7 +25,6 @@
 use anyhow::{bail, Context, Result};
 use cityops_avro::Codec;
 use cityops_core::{Incident, WorkOrder};
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use rdkafka::message::Message as _;
 use std::collections::HashMap;
@@ -106,15 +105,10 @@ impl LatencyResult {
 /// A reader of `topics` (names, or one `^pattern`) from their beginning that waits very little
 /// for new data, and finds new topics of a pattern within a second.
 fn reader(brokers: &str, topics: &[&str]) -> Result<StreamConsumer> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("client.id", "bench-observer")
-        .set("group.id", cityops_testkit::unique_name("bench_obs"))
-        .set("enable.auto.commit", "false")
+    let consumer: StreamConsumer = kafka::reader_config(brokers, "bench-observer")
         .set("auto.offset.reset", "earliest")
         .set("fetch.wait.max.ms", "5")
         .set("topic.metadata.refresh.interval.ms", "1000")
-        .set("enable.partition.eof", "false")
         .create()?;
     consumer.subscribe(topics)?;
     Ok(consumer)
@@ -153,13 +147,8 @@ fn watch_departments(
     codec: Codec,
 ) -> Result<JoinHandle<()>> {
     let consumer: Arc<StreamConsumer> = Arc::new(
-        ClientConfig::new()
-            .set("bootstrap.servers", brokers)
-            .set("client.id", "bench-observer")
-            .set("group.id", cityops_testkit::unique_name("bench_obs"))
-            .set("enable.auto.commit", "false")
+        kafka::reader_config(brokers, "bench-observer")
             .set("fetch.wait.max.ms", "5")
-            .set("enable.partition.eof", "false")
             .create()?,
     );
     let head = format!("{prefix}.");

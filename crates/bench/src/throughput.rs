@@ -26,7 +26,7 @@
 
 use anyhow::{bail, Context, Result};
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use serde::Deserialize;
 use std::time::{Duration, Instant};
 
@@ -190,13 +190,7 @@ async fn await_rows(
 /// Consumes `n` records of `topic` (all its partitions, from the beginning), doing nothing
 /// with them. Blocking.
 fn consume_all(brokers: &str, topic: &str, partitions: i32, n: usize) -> Result<Duration> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("client.id", "bench-consume")
-        .set("group.id", cityops_testkit::unique_name("bench_consume"))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        .create()?;
+    let consumer: BaseConsumer = kafka::reader_config(brokers, "bench-consume").create()?;
     let mut tpl = TopicPartitionList::new();
     for p in 0..partitions {
         tpl.add_partition_offset(topic, p, Offset::Beginning)?;
