@@ -62,6 +62,11 @@ pub struct TopicsConfig {
     pub department_prefix: String,
     /// Partitions of a topic cityops creates when it is not listed in `partitions`.
     pub default_partitions: i32,
+    /// Partitions of each department's orders and updates topic, unless listed in
+    /// `partitions`. One is plenty for one department's orders, and every partition is a
+    /// query per fetch for the broker: 37 departments at 6 partitions each cost Tansu a whole
+    /// core while the city was quiet (docs/operations.md, *Partitions*).
+    pub department_partitions: i32,
     pub replication_factor: i32,
     /// Partition counts by topic name.
     pub partitions: BTreeMap<String, i32>,
@@ -87,6 +92,7 @@ impl Default for TopicsConfig {
             outcomes: topics::OUTCOMES.to_owned(),
             department_prefix: "city.dept".to_owned(),
             default_partitions: 6,
+            department_partitions: 1,
             replication_factor: 1,
             partitions: BTreeMap::new(),
             settings: BTreeMap::new(),
@@ -105,6 +111,9 @@ impl TopicsConfig {
         }
         if topic == self.commands || topic == self.workorder_events {
             return self.partitions_of(&self.incidents);
+        }
+        if self.is_department_topic(topic) {
+            return self.department_partitions;
         }
         self.default_partitions
     }
@@ -135,9 +144,7 @@ impl TopicsConfig {
             set("retention.ms", (30 * DAY_MS).to_string());
         } else if topic == self.raw_iot || topic == self.raw_hotline {
             set("retention.ms", (3 * DAY_MS).to_string());
-        } else if topic.starts_with(&format!("{}.", self.department_prefix))
-            && topic.ends_with(".orders.v1")
-        {
+        } else if self.is_department_topic(topic) && topic.ends_with(".orders.v1") {
             set("cleanup.policy", "compact".to_owned());
         }
         if let Some(given) = self.settings.get(topic) {
@@ -146,6 +153,14 @@ impl TopicsConfig {
             }
         }
         out.into_iter().collect()
+    }
+
+    /// Whether `topic` is a department's orders or updates topic.
+    fn is_department_topic(&self, topic: &str) -> bool {
+        topic
+            .strip_prefix(self.department_prefix.as_str())
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|rest| rest.ends_with(".orders.v1") || rest.ends_with(".updates.v1"))
     }
 
     /// The regular expression (librdkafka's `^` form) of every department's updates topic.
@@ -301,5 +316,13 @@ mod tests {
         assert_eq!(u.partitions_of(&u.commands), 12);
         assert_eq!(u.partitions_of(&u.workorder_events), 12);
         assert_eq!(u.partitions_of(&u.events), 6);
+        assert_eq!(u.partitions_of(&u.department_orders("gas")), 1);
+        assert_eq!(
+            u.partitions_of(&u.department_updates("street_office.210106001")),
+            1
+        );
+        assert_eq!(u.partitions_of("city.dept.gas.other.v1"), 6);
+        u.partitions.insert(u.department_orders("gas"), 3);
+        assert_eq!(u.partitions_of(&u.department_orders("gas")), 3);
     }
 }

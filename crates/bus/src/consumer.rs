@@ -38,7 +38,8 @@ impl Consumer {
         Self::with_settings(config, service, group, topics, &[])
     }
 
-    /// [`Consumer::new`] with further librdkafka settings (e.g. the assignment strategy). A
+    /// [`Consumer::new`] with further librdkafka settings, which win over cityops's own (e.g.
+    /// the assignment strategy, or a longer `fetch.wait.max.ms`). A
     /// topic starting with `^` is a regular expression: every matching topic, also those
     /// created later (found within `topic.metadata.refresh.interval.ms`).
     pub fn with_settings(
@@ -50,9 +51,6 @@ impl Consumer {
     ) -> Result<Self, BusError> {
         let tracker = Arc::new(Mutex::new(AckTracker::new()));
         let mut c = config.client_config(service);
-        for (k, v) in settings {
-            c.set(*k, *v);
-        }
         c.set("group.id", group)
             .set("enable.auto.commit", "true")
             .set("enable.auto.offset.store", "false")
@@ -61,6 +59,9 @@ impl Consumer {
             .set("session.timeout.ms", config.session_timeout_ms.to_string())
             .set("fetch.wait.max.ms", config.fetch_wait_max_ms.to_string())
             .set("enable.partition.eof", "false");
+        for (k, v) in settings {
+            c.set(*k, *v);
+        }
         let inner: StreamConsumer<BusContext> = c
             .create_with_context(BusContext {
                 service: service.to_owned(),

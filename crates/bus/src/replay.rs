@@ -81,7 +81,7 @@ impl Tail {
         c.set("group.id", "cityops-tail")
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "false")
-            .set("fetch.wait.max.ms", "50")
+            .set("fetch.wait.max.ms", config.fetch_wait_max_ms.to_string())
             .set("statistics.interval.ms", "0");
         let probe: BaseConsumer = c.create().map_err(|source| BusError::Create {
             what: "tail consumer",

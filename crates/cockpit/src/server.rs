@@ -43,6 +43,11 @@ pub struct CockpitConfig {
     pub live_buffer: usize,
     /// Keepalive comment period of a live stream, in ms.
     pub keepalive_ms: u64,
+    /// `kafka.fetch_wait_max_ms` of the live feed's readers of the incidents and work-order
+    /// topics. A quarter of a second is nothing on a wall, and on Tansu each fetch re-reads
+    /// every partition when the wait runs out: at 50 ms the two readers alone kept a third of
+    /// a core of the broker busy while the city was quiet.
+    pub live_fetch_wait_ms: u32,
 }
 
 impl Default for CockpitConfig {
@@ -55,6 +60,7 @@ impl Default for CockpitConfig {
             max_streams: 200,
             live_buffer: 1_024,
             keepalive_ms: 15_000,
+            live_fetch_wait_ms: 250,
         }
     }
 }

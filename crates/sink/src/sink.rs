@@ -29,6 +29,10 @@ pub struct SinkConfig {
     pub batch: BatchConfig,
     /// Longest pause between retries while ClickHouse fails, in milliseconds.
     pub max_retry_backoff_ms: u64,
+    /// `kafka.fetch_wait_max_ms` for the sink. Rows wait for the batch period anyway, and on
+    /// Tansu every fetch re-reads each partition it covers (the sink reads 25 with the
+    /// default partitions) whenever the wait runs out.
+    pub fetch_wait_max_ms: u32,
 }
 
 impl Default for SinkConfig {
@@ -37,6 +41,7 @@ impl Default for SinkConfig {
             consumer_group: "cityops-sink".to_owned(),
             batch: BatchConfig::default(),
             max_retry_backoff_ms: 5_000,
+            fetch_wait_max_ms: 250,
         }
     }
 }

@@ -33,21 +33,28 @@ pub fn read_update(codec: &Codec, payload: &[u8]) -> Result<DepartmentUpdate, St
 /// Forwards department updates until `shutdown`.
 pub async fn run(
     kafka: &KafkaConfig,
-    group: &str,
-    discovery_ms: u64,
+    config: &super::DispatchConfig,
     producer: Producer,
     codec: Codec,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<cityops_bus::StageSummary, cityops_bus::BusError> {
     let topics = &kafka.topics;
     let pattern = topics.department_updates_pattern();
-    let discovery = discovery_ms.to_string();
     let consumer = Consumer::with_settings(
         kafka,
         "dispatch-updates",
-        group,
+        &config.updates_group(),
         &[&pattern],
-        &[("topic.metadata.refresh.interval.ms", &discovery)],
+        &[
+            (
+                "topic.metadata.refresh.interval.ms",
+                &config.updates_discovery_ms.to_string(),
+            ),
+            (
+                "fetch.wait.max.ms",
+                &config.updates_fetch_wait_ms.to_string(),
+            ),
+        ],
     )?;
     let dead_letters = DeadLetters::new(
         producer.clone(),

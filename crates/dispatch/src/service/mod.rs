@@ -57,6 +57,10 @@ pub struct DispatchConfig {
     pub answer_timeout_ms: u64,
     /// How soon a department's new updates topic is noticed, in milliseconds.
     pub updates_discovery_ms: u64,
+    /// `kafka.fetch_wait_max_ms` for the departments' updates topics. Updates are people's
+    /// answers, where half a second does not matter, and on Tansu a fetch re-reads every
+    /// partition it covers each time the wait runs out.
+    pub updates_fetch_wait_ms: u32,
 }
 
 impl Default for DispatchConfig {
@@ -70,6 +74,7 @@ impl Default for DispatchConfig {
             max_tick_ms: 1_000,
             answer_timeout_ms: 10_000,
             updates_discovery_ms: 10_000,
+            updates_fetch_wait_ms: 500,
         }
     }
 }
@@ -206,15 +211,14 @@ pub async fn run(
         async move { cityops_telemetry::serve(&listen, router, shutdown).await }
     });
     let forwarder = tokio::spawn({
-        let (kafka, group, discovery, producer, codec, shutdown) = (
+        let (kafka, config, producer, codec, shutdown) = (
             kafka.clone(),
-            config.updates_group(),
-            config.updates_discovery_ms,
+            config.clone(),
             producer.clone(),
             codec.clone(),
             shutdown.clone(),
         );
-        async move { forward::run(&kafka, &group, discovery, producer, codec, shutdown.wait()).await }
+        async move { forward::run(&kafka, &config, producer, codec, shutdown.wait()).await }
     });
 
     let consumer = Consumer::with_settings(
