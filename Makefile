@@ -49,12 +49,17 @@ test-unit:
 fmt:
 	$(CARGO) fmt --all
 
+# Where cargo puts what it builds (CARGO_TARGET_DIR is honoured).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+
 ## bench: speed and memory as ratios against baselines run side by side
 bench: setup up
 	@mkdir -p target/bench && touch target/bench/.started
 	$(CARGO) bench --workspace --locked --bench '*' -- --warm-up-time 1 --measurement-time 3
 	$(CARGO) build --release --locked -p cityops-cli -p cityops-bench
-	target/release/cityops-bench run --cityops target/release/cityops --criterion-since target/bench/.started --out target/bench/report.md
+	$(TARGET_DIR)/release/cityops-bench run --cityops $(TARGET_DIR)/release/cityops \
+	  --criterion-dir $(TARGET_DIR)/criterion --criterion-since target/bench/.started \
+	  --out target/bench/report.md
 
 clean-var: down
 	rm -rf var

@@ -38,10 +38,10 @@ fi
 say "building cityops ($PROFILE; the first build takes a few minutes)"
 if [ "$PROFILE" = release ]; then
   "$CARGO" build --release --locked -p cityops-cli --bin cityops
-  BIN=$ROOT/target/release/cityops
+  BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/cityops
 else
   "$CARGO" build --locked -p cityops-cli --bin cityops
-  BIN=$ROOT/target/debug/cityops
+  BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/cityops
 fi
 
 demo_settings=$("$BIN" simulate --demo-tokens --print-dispatch-settings)
