@@ -119,7 +119,9 @@ up_clickhouse() {
     deploy/local/clickhouse-config.xml >"$dir/config.xml"
   cp deploy/local/clickhouse-users.xml "$dir/users.xml"
   log "starting ClickHouse on 127.0.0.1:$CH_HTTP_PORT (http) and :$CH_TCP_PORT (native)"
-  nohup /usr/sbin/clickhouse-server --config-file="$dir/config.xml" \
+  # In a session of its own (setsid execs in place, so $! stays the server's pid): a Ctrl-C
+  # of `make run` must not reach the servers before cityops has finished its work in flight.
+  nohup setsid /usr/sbin/clickhouse-server --config-file="$dir/config.xml" \
     >"$dir/log/stdout.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
   wait_for ClickHouse 60 ch_answers
@@ -138,10 +140,10 @@ up_tansu() {
   mkdir -p "$dir"
   log "starting Tansu on 127.0.0.1:$KAFKA_PORT (storage $TANSU_STORAGE)"
   # A simple command in the background, so that $! is Tansu's own pid (not a subshell's)
-  # and `make down` stops exactly it.
+  # and `make down` stops exactly it; in a session of its own, as ClickHouse.
   (
     cd "$dir" || exit 1
-    nohup "$t" broker \
+    nohup setsid "$t" broker \
       --storage-engine "$TANSU_STORAGE" \
       --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
       --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
