@@ -56,28 +56,44 @@ say "applying the ClickHouse migrations and creating the topics"
 platform_pid=""
 simulator_pid=""
 stopping=false
+# Waits until process $1 is gone (a signal handled meanwhile interrupts `wait`, not this).
+wait_gone() {
+  while kill -0 "$1" 2>/dev/null; do wait "$1" 2>/dev/null || true; done
+}
+# cityops, the simulator and the stack run in sessions of their own, so a Ctrl-C reaches only
+# this script, which stops them in order: the simulator, then cityops (finishing its work in
+# flight), then the stack if this script started it.
 stop_all() {
-  $stopping && return
   stopping=true
   echo >&2
   if [ -n "$simulator_pid" ] && kill -0 "$simulator_pid" 2>/dev/null; then
     say "stopping the simulator"
     kill -TERM "$simulator_pid" 2>/dev/null || true
-    wait "$simulator_pid" 2>/dev/null || true
+    wait_gone "$simulator_pid"
   fi
   if [ -n "$platform_pid" ] && kill -0 "$platform_pid" 2>/dev/null; then
-    say "stopping cityops (finishing the work in flight)"
+    say "stopping cityops (finishing the work in flight; Ctrl-C again stops it at once)"
     kill -TERM "$platform_pid" 2>/dev/null || true
-    wait "$platform_pid" 2>/dev/null || true
+    wait_gone "$platform_pid"
   fi
   if ! $stack_was_up; then
     "$STACK" down
   fi
   say "stopped. The data is kept under var/ (ClickHouse database 'cityops', Tansu's topics): 'make run' resumes."
 }
-trap 'stop_all; exit 0' INT TERM
+on_signal() {
+  if $stopping; then
+    # A second Ctrl-C: a second signal stops cityops and the simulator at once; what they had
+    # not finished is read again on the next start.
+    for pid in $simulator_pid $platform_pid; do kill -INT "$pid" 2>/dev/null || true; done
+    return
+  fi
+  stop_all
+  exit 0
+}
+trap on_signal INT TERM
 
-"$BIN" "${sets[@]}" up >>"$LOGS/cityops.log" 2>&1 &
+setsid "$BIN" "${sets[@]}" up >>"$LOGS/cityops.log" 2>&1 &
 platform_pid=$!
 
 # Ready when the platform's /readyz answers 200 (Kafka and ClickHouse reachable).
@@ -97,7 +113,7 @@ curl -fsS "http://$health/readyz" >/dev/null 2>&1 ||
 # Today from 00:00 CST, played at 60× until it reaches now, then live: the wall's "today"
 # fills at once whatever the hour (docs/simulator.md).
 today=$(date -u -d "+8 hours" +%F)   # the date in China Standard Time (UTC+8)
-"$BIN" --set "simulate.start=\"$today\"" --set simulate.live=true simulate --demo-tokens \
+setsid "$BIN" --set "simulate.start=\"$today\"" --set simulate.live=true simulate --demo-tokens \
   >>"$LOGS/simulate.log" 2>&1 &
 simulator_pid=$!
 

@@ -577,6 +577,38 @@ async fn malformed_input_is_answered_or_dead_lettered_and_produces_no_event() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_stops_the_platform_at_once() {
+    // The way out of a graceful stop that cannot finish (the broker went away with the Ctrl-C,
+    // and librdkafka's consumer close waits for it): a second Ctrl-C.
+    let mut platform = Platform::start(CITYOPS, &cityops_testkit::require_kafka().await, &[]).await;
+    platform.signal("TERM");
+    cityops_testkit::eventually(
+        "cityops to begin its graceful stop",
+        Duration::from_secs(10),
+        || {
+            let started = platform.logs().contains("shutdown signal received");
+            async move { started.then_some(()) }
+        },
+    )
+    .await;
+    platform.signal("INT");
+    let status = platform
+        .wait_exit(Duration::from_secs(15))
+        .await
+        .expect("cityops did not end within 15 s of a second signal");
+    let logs = platform.logs();
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "stopped at once, not gracefully: {logs}"
+    );
+    assert!(
+        logs.contains("second shutdown signal"),
+        "the forced stop is logged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intake_answers_503_while_the_broker_is_down_and_recovers_without_restart() {
     let mut broker = Broker::start().await;
     let platform = Platform::start(CITYOPS, &broker.brokers(), &[]).await;

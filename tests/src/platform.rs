@@ -232,6 +232,24 @@ impl Platform {
         self.logs()
     }
 
+    /// Sends the process a signal (`TERM`, `INT`...).
+    pub fn signal(&self, name: &str) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .arg(format!("-{name}"))
+                .arg(pid.to_string())
+                .status();
+        }
+    }
+
+    /// Waits up to `limit` for the process to end; its exit status, or `None` if it still runs.
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
+
     /// Stops the process with SIGTERM and waits for it.
     pub async fn stop(mut self) -> String {
         if let Some(pid) = self.child.id() {

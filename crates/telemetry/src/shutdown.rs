@@ -23,14 +23,27 @@ impl Shutdown {
         }
     }
 
-    /// A shutdown that also triggers on SIGINT or SIGTERM.
+    /// A shutdown that also triggers on SIGINT or SIGTERM. A second signal ends the process at
+    /// once (exit code 130): the way out when the work in flight cannot finish, e.g. because
+    /// the broker went away with the signal and librdkafka's consumer close waits for it.
+    /// Nothing is lost by that: offsets are stored only for what was finished, so the rest is
+    /// read again on restart.
     pub fn on_signals() -> Self {
         let shutdown = Self::new();
         let trigger = shutdown.clone();
+        // Listening starts here, so that a signal arriving at any time later is seen.
+        let mut signals = Signals::new();
         tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("shutdown signal received; finishing work in flight");
+            signals.next().await;
+            tracing::info!(
+                "shutdown signal received; finishing work in flight (a second signal stops at once)"
+            );
             trigger.trigger();
+            signals.next().await;
+            tracing::warn!(
+                "second shutdown signal: stopping at once; what was not finished will be read again"
+            );
+            std::process::exit(130);
         });
         shutdown
     }
@@ -52,49 +65,55 @@ impl Shutdown {
     }
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
+/// SIGINT and SIGTERM, each received in turn; a signal that arrives between two `next` calls
+/// is kept for the next one.
+struct Signals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Signals {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let listen = |kind: SignalKind, name: &str| {
+                signal(kind)
+                    .map_err(|e| tracing::error!(error = %e, "cannot listen for {name}"))
+                    .ok()
+            };
+            Self {
+                interrupt: listen(SignalKind::interrupt(), "SIGINT"),
+                terminate: listen(SignalKind::terminate(), "SIGTERM"),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
 
-    #[tokio::test]
-    async fn trigger_wakes_every_waiter() {
-        let s = Shutdown::new();
-        let a = tokio::spawn({
-            let s = s.clone();
-            async move { s.wait().await }
-        });
-        assert!(!s.is_triggered());
-        s.trigger();
-        a.await.expect("waiter");
-        assert!(s.is_triggered());
-        // Waiting after the fact returns at once.
-        s.wait().await;
+    /// Resolves on the next SIGINT or SIGTERM (never, if neither can be listened for).
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = recv(&mut self.interrupt) => {},
+                () = recv(&mut self.terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
     }
 }
