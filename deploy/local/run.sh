@@ -64,7 +64,11 @@ wait_gone() {
 # this script, which stops them in order: the simulator, then cityops (finishing its work in
 # flight), then the stack if this script started it.
 stop_all() {
+  $stopping && return
   stopping=true
+  # From here on a second Ctrl-C stops cityops and the simulator at once (a second signal does);
+  # what they had not finished is read again on the next start.
+  trap 'kill -INT $simulator_pid $platform_pid 2>/dev/null' INT TERM
   echo >&2
   if [ -n "$simulator_pid" ] && kill -0 "$simulator_pid" 2>/dev/null; then
     say "stopping the simulator"
@@ -81,17 +85,7 @@ stop_all() {
   fi
   say "stopped. The data is kept under var/ (ClickHouse database 'cityops', Tansu's topics): 'make run' resumes."
 }
-on_signal() {
-  if $stopping; then
-    # A second Ctrl-C: a second signal stops cityops and the simulator at once; what they had
-    # not finished is read again on the next start.
-    for pid in $simulator_pid $platform_pid; do kill -INT "$pid" 2>/dev/null || true; done
-    return
-  fi
-  stop_all
-  exit 0
-}
-trap on_signal INT TERM
+trap 'stop_all; exit 0' INT TERM
 
 setsid "$BIN" "${sets[@]}" up >>"$LOGS/cityops.log" 2>&1 &
 platform_pid=$!
