@@ -63,9 +63,10 @@ pub struct TopicsConfig {
     /// Partitions of a topic cityops creates when it is not listed in `partitions`.
     pub default_partitions: i32,
     /// Partitions of each department's orders and updates topic, unless listed in
-    /// `partitions`. One is plenty for one department's orders, and every partition is a
-    /// query per fetch for the broker: 37 departments at 6 partitions each cost Tansu a whole
-    /// core while the city was quiet (docs/operations.md, *Partitions*).
+    /// `partitions`. One is plenty for one department's orders, and every partition read is
+    /// work for the broker at every fetch, data or not: at 6 each, the local stack's 37
+    /// departments were 222 partitions for the updates forwarder alone (docs/operations.md,
+    /// *Partitions and parallelism*).
     pub department_partitions: i32,
     pub replication_factor: i32,
     /// Partition counts by topic name.

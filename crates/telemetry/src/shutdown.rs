@@ -117,3 +117,23 @@ impl Signals {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn trigger_wakes_every_waiter() {
+        let s = Shutdown::new();
+        let a = tokio::spawn({
+            let s = s.clone();
+            async move { s.wait().await }
+        });
+        assert!(!s.is_triggered());
+        s.trigger();
+        a.await.expect("waiter");
+        assert!(s.is_triggered());
+        // Waiting after the fact returns at once.
+        s.wait().await;
+    }
+}
