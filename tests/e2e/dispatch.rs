@@ -365,11 +365,9 @@ async fn a_changed_catalogue_reroutes_without_a_restart_and_a_broken_one_is_refu
         "the test edits the shipped gas_leak entry"
     );
     std::fs::write(&path, &changed).expect("rewrite the catalogue");
-    cityops_testkit::eventually("the catalogue reloaded", Duration::from_secs(30), || {
-        let reloaded = platform.logs().contains("catalogue reloaded");
-        async move { reloaded.then_some(()) }
-    })
-    .await;
+    platform
+        .await_log("catalogue reloaded", Duration::from_secs(30))
+        .await;
     assert_eq!(
         owner_of(leak("RELOAD-2", "210106002")).await,
         "emergency_mgmt"
@@ -381,15 +379,9 @@ async fn a_changed_catalogue_reroutes_without_a_restart_and_a_broken_one_is_refu
         changed.replacen("[[category]]", "[[category]\nbroken", 1),
     )
     .expect("break the catalogue");
-    cityops_testkit::eventually(
-        "the broken catalogue refused",
-        Duration::from_secs(30),
-        || {
-            let refused = platform.logs().contains("catalogue rejected");
-            async move { refused.then_some(()) }
-        },
-    )
-    .await;
+    platform
+        .await_log("catalogue rejected", Duration::from_secs(30))
+        .await;
     assert_eq!(
         owner_of(leak("RELOAD-3", "210103001")).await,
         "emergency_mgmt"

@@ -582,15 +582,9 @@ async fn a_second_signal_stops_the_platform_at_once() {
     // and librdkafka's consumer close waits for it): a second Ctrl-C.
     let mut platform = Platform::start(CITYOPS, &cityops_testkit::require_kafka().await, &[]).await;
     platform.signal("TERM");
-    cityops_testkit::eventually(
-        "cityops to begin its graceful stop",
-        Duration::from_secs(10),
-        || {
-            let started = platform.logs().contains("shutdown signal received");
-            async move { started.then_some(()) }
-        },
-    )
-    .await;
+    platform
+        .await_log("shutdown signal received", Duration::from_secs(10))
+        .await;
     platform.signal("INT");
     let status = platform
         .wait_exit(Duration::from_secs(15))

@@ -232,6 +232,15 @@ impl Platform {
         self.logs()
     }
 
+    /// Waits up to `limit` until the process's logs contain `needle`.
+    pub async fn await_log(&self, needle: &str, limit: Duration) {
+        cityops_testkit::eventually(&format!("{needle:?} in the logs"), limit, || {
+            let seen = self.logs().contains(needle);
+            async move { seen.then_some(()) }
+        })
+        .await;
+    }
+
     /// Sends the process a signal (`TERM`, `INT`...).
     pub fn signal(&self, name: &str) {
         if let Some(pid) = self.child.id() {
