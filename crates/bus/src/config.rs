@@ -79,6 +79,10 @@ pub struct TopicsConfig {
 
 const DAY_MS: u64 = 86_400_000;
 
+/// The last part of a department's orders and updates topic names.
+const ORDERS: &str = "orders.v1";
+const UPDATES: &str = "updates.v1";
+
 impl Default for TopicsConfig {
     fn default() -> Self {
         Self {
@@ -113,7 +117,9 @@ impl TopicsConfig {
         if topic == self.commands || topic == self.workorder_events {
             return self.partitions_of(&self.incidents);
         }
-        if self.is_department_topic(topic) {
+        if self.department_of(topic, ORDERS).is_some()
+            || self.department_of(topic, UPDATES).is_some()
+        {
             return self.department_partitions;
         }
         self.default_partitions
@@ -145,7 +151,7 @@ impl TopicsConfig {
             set("retention.ms", (30 * DAY_MS).to_string());
         } else if topic == self.raw_iot || topic == self.raw_hotline {
             set("retention.ms", (3 * DAY_MS).to_string());
-        } else if self.is_department_topic(topic) && topic.ends_with(".orders.v1") {
+        } else if self.department_of(topic, ORDERS).is_some() {
             set("cleanup.policy", "compact".to_owned());
         }
         if let Some(given) = self.settings.get(topic) {
@@ -154,14 +160,6 @@ impl TopicsConfig {
             }
         }
         out.into_iter().collect()
-    }
-
-    /// Whether `topic` is a department's orders or updates topic.
-    fn is_department_topic(&self, topic: &str) -> bool {
-        topic
-            .strip_prefix(self.department_prefix.as_str())
-            .and_then(|rest| rest.strip_prefix('.'))
-            .is_some_and(|rest| rest.ends_with(".orders.v1") || rest.ends_with(".updates.v1"))
     }
 
     /// The regular expression (librdkafka's `^` form) of every department's updates topic.
@@ -174,21 +172,27 @@ impl TopicsConfig {
 
     /// The department whose updates topic `topic` is.
     pub fn department_of_updates_topic<'a>(&self, topic: &'a str) -> Option<&'a str> {
+        self.department_of(topic, UPDATES)
+    }
+
+    /// The department whose `kind` topic (`ORDERS` or `UPDATES`) `topic` is.
+    fn department_of<'a>(&self, topic: &'a str, kind: &str) -> Option<&'a str> {
         topic
             .strip_prefix(self.department_prefix.as_str())?
             .strip_prefix('.')?
-            .strip_suffix(".updates.v1")
+            .strip_suffix(kind)?
+            .strip_suffix('.')
             .filter(|d| !d.is_empty())
     }
 
     /// The topic of work-order snapshots for department `dept`.
     pub fn department_orders(&self, dept: &str) -> String {
-        format!("{}.{dept}.orders.v1", self.department_prefix)
+        format!("{}.{dept}.{ORDERS}", self.department_prefix)
     }
 
     /// The topic a department reports its updates on.
     pub fn department_updates(&self, dept: &str) -> String {
-        format!("{}.{dept}.updates.v1", self.department_prefix)
+        format!("{}.{dept}.{UPDATES}", self.department_prefix)
     }
 
     /// Every fixed topic of the pipeline (department topics are created per department).
@@ -220,6 +224,16 @@ fn regex_escape(s: &str) -> String {
 }
 
 impl KafkaConfig {
+    /// This configuration with another `fetch_wait_max_ms`, for a reader off the pipeline's
+    /// critical path that may wait longer at the broker (on Tansu every fetch costs queries
+    /// for each partition it covers, data or not).
+    pub fn with_fetch_wait_max_ms(&self, ms: u32) -> Self {
+        Self {
+            fetch_wait_max_ms: ms,
+            ..self.clone()
+        }
+    }
+
     pub(crate) fn client_config(&self, service: &str) -> rdkafka::ClientConfig {
         let mut c = rdkafka::ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers)
@@ -238,6 +252,19 @@ impl KafkaConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reader_may_wait_longer_at_the_broker_with_the_rest_unchanged() {
+        let k = KafkaConfig {
+            brokers: "broker:9092".to_owned(),
+            ..KafkaConfig::default()
+        };
+        let slow = k.with_fetch_wait_max_ms(250);
+        assert_eq!(slow.fetch_wait_max_ms, 250);
+        assert_eq!(k.fetch_wait_max_ms, 50);
+        assert_eq!(slow.brokers, "broker:9092");
+        assert_eq!(slow.topics.events, k.topics.events);
+    }
 
     #[test]
     fn topics_are_created_with_their_retention() {

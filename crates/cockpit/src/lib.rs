@@ -41,12 +41,8 @@ pub async fn run(
     codec: Codec,
     shutdown: cityops_telemetry::Shutdown,
 ) -> Result<(), CockpitError> {
-    // The wall's live feed does not need the pipeline's short fetch wait (see
-    // `CockpitConfig::live_fetch_wait_ms`).
-    let mut live_kafka = kafka.clone();
-    live_kafka.fetch_wait_max_ms = config.live_fetch_wait_ms;
     let live = live::start(
-        &live_kafka,
+        &kafka.with_fetch_wait_max_ms(config.live_fetch_wait_ms),
         codec,
         names.clone(),
         config.live_buffer,

@@ -34,12 +34,11 @@ pub async fn run(
     }
     let producer = Producer::new(kafka, "sink")?;
     let mut sink = Sink::new(clickhouse.client(), topics, &config, codec, producer);
-    let consumer = Consumer::with_settings(
-        kafka,
+    let consumer = Consumer::new(
+        &kafka.with_fetch_wait_max_ms(config.fetch_wait_max_ms),
         "sink",
         &config.consumer_group,
         &sink.topics(),
-        &[("fetch.wait.max.ms", &config.fetch_wait_max_ms.to_string())],
     )?;
     let summary = sink.run(&consumer, shutdown.wait()).await;
     consumer.close();

@@ -41,20 +41,14 @@ pub async fn run(
     let topics = &kafka.topics;
     let pattern = topics.department_updates_pattern();
     let consumer = Consumer::with_settings(
-        kafka,
+        &kafka.with_fetch_wait_max_ms(config.updates_fetch_wait_ms),
         "dispatch-updates",
         &config.updates_group(),
         &[&pattern],
-        &[
-            (
-                "topic.metadata.refresh.interval.ms",
-                &config.updates_discovery_ms.to_string(),
-            ),
-            (
-                "fetch.wait.max.ms",
-                &config.updates_fetch_wait_ms.to_string(),
-            ),
-        ],
+        &[(
+            "topic.metadata.refresh.interval.ms",
+            &config.updates_discovery_ms.to_string(),
+        )],
     )?;
     let dead_letters = DeadLetters::new(
         producer.clone(),
