@@ -581,10 +581,9 @@ async fn a_second_signal_stops_the_platform_at_once() {
     // The way out of a graceful stop that cannot finish (the broker went away with the Ctrl-C,
     // and librdkafka's consumer close waits for it): a second Ctrl-C.
     let mut platform = Platform::start(CITYOPS, &cityops_testkit::require_kafka().await, &[]).await;
+    // The two signals at once: the graceful stop takes far longer than the second signal
+    // needs to end the process, so the outcome does not depend on timing.
     platform.signal("TERM");
-    platform
-        .await_log("shutdown signal received", Duration::from_secs(10))
-        .await;
     platform.signal("INT");
     let status = platform
         .wait_exit(Duration::from_secs(15))

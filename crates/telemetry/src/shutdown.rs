@@ -28,23 +28,49 @@ impl Shutdown {
     /// the broker went away with the signal and librdkafka's consumer close waits for it.
     /// Nothing is lost by that: offsets are stored only for what was finished, so the rest is
     /// read again on restart.
+    ///
+    /// The signals are awaited on a thread and runtime of their own: a service's worker thread
+    /// blocked in librdkafka (its consumer close blocks) cannot delay the second signal. They
+    /// are listened for from the moment this returns.
     pub fn on_signals() -> Self {
         let shutdown = Self::new();
         let trigger = shutdown.clone();
-        // Listening starts here, so that a signal arriving at any time later is seen.
-        let mut signals = Signals::new();
-        tokio::spawn(async move {
-            signals.next().await;
-            tracing::info!(
-                "shutdown signal received; finishing work in flight (a second signal stops at once)"
-            );
-            trigger.trigger();
-            signals.next().await;
-            tracing::warn!(
-                "second shutdown signal: stopping at once; what was not finished will be read again"
-            );
-            std::process::exit(130);
-        });
+        let (listening, listening_rx) = std::sync::mpsc::channel::<()>();
+        let spawned = std::thread::Builder::new()
+            .name("cityops-signals".to_owned())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot listen for SIGINT and SIGTERM");
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let mut signals = Signals::new();
+                    let _ = listening.send(());
+                    signals.next().await;
+                    tracing::info!(
+                        "shutdown signal received; finishing work in flight (a second signal stops at once)"
+                    );
+                    trigger.trigger();
+                    signals.next().await;
+                    tracing::warn!(
+                        "second shutdown signal: stopping at once; what was not finished will be read again"
+                    );
+                    std::process::exit(130);
+                });
+            });
+        match spawned {
+            // Returns once listening (or once the thread gave up, having said why).
+            Ok(_) => {
+                let _ = listening_rx.recv();
+            }
+            Err(e) => tracing::error!(error = %e, "cannot start the signal listener thread"),
+        }
         shutdown
     }
 
@@ -66,7 +92,7 @@ impl Shutdown {
 }
 
 /// SIGINT and SIGTERM, each received in turn; a signal that arrives between two `next` calls
-/// is kept for the next one.
+/// is kept for the next one. Created inside a runtime.
 struct Signals {
     #[cfg(unix)]
     interrupt: Option<tokio::signal::unix::Signal>,
