@@ -594,10 +594,10 @@ impl Bots {
         let mut who: Vec<(String, String)> = config
             .tokens
             .iter()
-            .map(|(d, t)| (d.clone(), t.clone()))
+            .map(|(d, t)| (d.clone(), t.expose().to_owned()))
             .collect();
         if let Some(t) = &config.command_center_token {
-            who.push((COMMAND_CENTER.to_owned(), t.clone()));
+            who.push((COMMAND_CENTER.to_owned(), t.expose().to_owned()));
         }
         // One request per token (street offices: only the first, to keep the check short).
         let mut checked_street_office = false;
@@ -682,12 +682,12 @@ impl Bots {
                 cfg.tokens
                     .iter()
                     .filter(|(d, _)| !d.contains('.') || board.in_play.contains(d.as_str()))
-                    .map(|(d, t)| (d.clone(), t.clone()))
+                    .map(|(d, t)| (d.clone(), t.expose().to_owned()))
                     .chain(
                         cfg.command_center_token
                             .iter()
                             .filter(|_| !cfg.tokens.contains_key(COMMAND_CENTER))
-                            .map(|t| (COMMAND_CENTER.to_owned(), t.clone())),
+                            .map(|t| (COMMAND_CENTER.to_owned(), t.expose().to_owned())),
                     )
                     .collect()
             };
@@ -741,7 +741,9 @@ impl Bots {
                     let (action, acting_token) = match cc_action {
                         Some(a) if !(is_cc && matches!(a, Action::Accept | Action::Resolve)) => (
                             Some(a),
-                            cfg.command_center_token.clone().unwrap_or_default(),
+                            cfg.command_center_token
+                                .as_ref()
+                                .map_or_else(String::new, |t| t.expose().to_owned()),
                         ),
                         Some(a) => (Some(a), token.clone()),
                         None if !is_cc => (
@@ -765,7 +767,11 @@ impl Bots {
                     let Some(action) = action else { continue };
                     track.inflight = true;
                     let (client, sem) = (self.client.clone(), semaphore.clone());
-                    let (cc, plan) = (cfg.command_center_token.clone(), track.plan.clone());
+                    let cc = cfg
+                        .command_center_token
+                        .as_ref()
+                        .map(|t| t.expose().to_owned());
+                    let plan = track.plan.clone();
                     let reopened_before = track.reopened_once;
                     tasks.spawn(async move {
                         let _permit = sem.acquire_owned().await;

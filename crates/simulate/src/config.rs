@@ -2,6 +2,7 @@
 //! runs against the local stack of `make run`.
 
 use cityops_bus::KafkaConfig;
+use cityops_core::settings::Secret;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -150,11 +151,12 @@ pub struct BotsConfig {
     pub enabled: bool,
     /// The dispatch API (`dispatch.listen`).
     pub dispatch_url: String,
-    /// The command centre's bearer token, in clear (cityops holds only its SHA-256).
-    pub command_center_token: Option<String>,
+    /// The command centre's bearer token, in clear (cityops holds only its SHA-256); never
+    /// shown by `cityops config` or in logs.
+    pub command_center_token: Option<Secret>,
     /// Department id → its bearer token, in clear. A department without a token has no bot
-    /// (its orders wait). Street offices are `street_office.<street code>`.
-    pub tokens: BTreeMap<String, String>,
+    /// (its orders wait). Street offices are `street_office.<street code>`. Never shown.
+    pub tokens: BTreeMap<String, Secret>,
     /// How often (real milliseconds) each bot reads its open orders.
     pub poll_interval_ms: u64,
     /// Simulated minutes a department takes to accept an order, uniform in `[min, max]`;
@@ -213,10 +215,11 @@ impl BotsConfig {
     /// `command_center_token`): for a local try or a test, with
     /// [`BotsConfig::dispatch_settings`] to configure cityops to match.
     pub fn with_demo_tokens<'a>(mut self, departments: impl IntoIterator<Item = &'a str>) -> Self {
-        self.command_center_token = Some("sim-command_center-token".to_owned());
+        self.command_center_token = Some(Secret::new("sim-command_center-token"));
         for d in departments {
             if d != crate::bots::COMMAND_CENTER {
-                self.tokens.insert(d.to_owned(), format!("sim-{d}-token"));
+                self.tokens
+                    .insert(d.to_owned(), Secret::new(format!("sim-{d}-token")));
             }
         }
         self
@@ -231,14 +234,14 @@ impl BotsConfig {
         if let Some(t) = &self.command_center_token {
             out.push(format!(
                 "dispatch.tokens.command_center_sha256=\"{}\"",
-                token_sha256(t)
+                token_sha256(t.expose())
             ));
         }
         if !self.tokens.is_empty() {
             let entries: Vec<String> = self
                 .tokens
                 .iter()
-                .map(|(d, t)| format!("\"{d}\" = \"{}\"", token_sha256(t)))
+                .map(|(d, t)| format!("\"{d}\" = \"{}\"", token_sha256(t.expose())))
                 .collect();
             out.push(format!(
                 "dispatch.tokens.departments={{ {} }}",
@@ -459,6 +462,24 @@ mod tests {
     use super::*;
 
     const NOW: i64 = 1_795_300_000_000; // 2026-11-22
+
+    #[test]
+    fn bot_tokens_are_never_shown() {
+        let bots = BotsConfig::default().with_demo_tokens(["gas", "command_center"]);
+        let shown = format!("{bots:?}");
+        assert!(!shown.contains("-token"), "{shown}");
+        assert!(shown.contains("gas"), "{shown}");
+        // dispatch gets their hashes.
+        let settings = bots.dispatch_settings().join(" ");
+        assert!(
+            settings.contains(&token_sha256("sim-gas-token")),
+            "{settings}"
+        );
+        assert!(
+            settings.contains(&token_sha256("sim-command_center-token")),
+            "{settings}"
+        );
+    }
 
     #[test]
     fn defaults_are_valid_and_end_at_the_wall_clock() {

@@ -257,10 +257,11 @@ async fn stack(bots: &BotsConfig) -> (Shared, String, String) {
     {
         let mut st = shared.lock().unwrap();
         for (d, t) in &bots.tokens {
-            st.tokens.insert(t.clone(), d.clone());
+            st.tokens.insert(t.expose().to_owned(), d.clone());
         }
         if let Some(t) = &bots.command_center_token {
-            st.tokens.insert(t.clone(), "command_center".into());
+            st.tokens
+                .insert(t.expose().to_owned(), "command_center".into());
         }
     }
     let ingest = Router::new()
