@@ -9,7 +9,9 @@ use crate::sink::SinkResult;
 use crate::stages::Estimate;
 use crate::throughput::{Throughput, SERVICES};
 use crate::{ch, Ctx};
-use cityops_bench::stats::{millis, per_second, rate, rate_of, ratio, thousands};
+use cityops_bench::stats::{
+    cores_needed, cpu_bound_rate, millis, per_second, rate, rate_of, ratio, thousands,
+};
 
 /// The targets (issue 10, part 3), on a 2-core machine with the broker and ClickHouse on it.
 pub const TARGET_E2E_OVER_HOP: f64 = 0.25;
@@ -178,6 +180,7 @@ impl Report {
              with cityops; the machine is shared and noisy, so compare ratios between runs, not absolute rates.\n"
         );
         self.render_targets(&mut s);
+        self.render_ceilings(&mut s);
         self.render_throughput(&mut s);
         self.render_sink(&mut s);
         self.render_stages(&mut s);
@@ -191,6 +194,52 @@ impl Report {
             let _ = writeln!(s);
         }
         s
+    }
+
+    /// The ceilings the broker sets, from this run's own figures: a ratio above its ceiling
+    /// cannot be reached by any code of cityops's on this broker and machine.
+    fn render_ceilings(&self, s: &mut String) {
+        let t = self.throughput.as_ref();
+        let consume = t.and_then(|t| best(&t.consume, t.n));
+        let hop = t.and_then(|t| t.hop.best_rate(t.n));
+        let broker = t.and_then(|t| t.cityops.broker_cpu_s_per_1000(t.n_e2e));
+        let client = self.sink.as_ref().and_then(|k| best(&k.baseline, k.n));
+        let sink_ceiling = consume.zip(client);
+        let e2e_ceiling = broker.zip(hop);
+        if sink_ceiling.is_none() && e2e_ceiling.is_none() {
+            return;
+        }
+        let _ = writeln!(s, "## What the broker leaves room for\n");
+        if let Some((consume, client)) = sink_ceiling {
+            let _ = writeln!(
+                s,
+                "- **the sink**: no consumer reads faster than the broker serves a bare one. Its \
+                 consume-only rate (section 1, raw tickets of a size close to the events' Avro) over \
+                 `clickhouse-client`'s, {} / {} = {}, is the most the sink's ratio can be on this \
+                 broker (target ≥ {TARGET_SINK_OVER_CLIENT}).",
+                rate(Some(consume)),
+                rate_of(Some(client), "rows"),
+                ratio(Some(consume), Some(client))
+            );
+        }
+        if let Some((broker, hop)) = e2e_ceiling {
+            let cores = self.machine.cores;
+            let ceiling = cpu_bound_rate(broker, cores);
+            let target = TARGET_E2E_OVER_HOP * hop;
+            let _ = writeln!(
+                s,
+                "- **end to end**: the broker spent {broker:.3} CPU-s per 1,000 tickets of the \
+                 end-to-end drain (every ticket is written to and read from several topics). With all \
+                 {cores} cores to itself it could carry {}, {} × the single hop: the most the \
+                 end-to-end ratio can be on this broker with cityops's topics. At the target \
+                 ({TARGET_E2E_OVER_HOP} × the single hop = {}) the broker alone would need {:.1} cores.",
+                rate(ceiling),
+                ratio(ceiling, Some(hop)),
+                rate(Some(target)),
+                cores_needed(broker, target)
+            );
+        }
+        let _ = writeln!(s);
     }
 
     fn render_targets(&self, s: &mut String) {

@@ -73,9 +73,30 @@ pub fn per_second(n: u64, elapsed: Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
+/// The most items per second a process can carry when it needs `cpu_s_per_1000` CPU-seconds
+/// per 1,000 items and has all of `cores` to itself: a ceiling that holds whatever the other
+/// processes on the machine do.
+pub fn cpu_bound_rate(cpu_s_per_1000: f64, cores: usize) -> Option<f64> {
+    (cpu_s_per_1000 > 0.0).then(|| cores as f64 * 1000.0 / cpu_s_per_1000)
+}
+
+/// How many cores a process needs at `rate` items per second, at `cpu_s_per_1000`
+/// CPU-seconds per 1,000 items.
+pub fn cores_needed(cpu_s_per_1000: f64, rate: f64) -> f64 {
+    cpu_s_per_1000 * rate / 1000.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_ceilings() {
+        // 1.5 CPU-s per 1,000 on 2 cores: 1,333 per second at most; 2,000/s would need 3 cores.
+        assert_eq!(cpu_bound_rate(1.5, 2).map(f64::round), Some(1_333.0));
+        assert_eq!(cpu_bound_rate(0.0, 2), None);
+        assert_eq!(cores_needed(1.5, 2_000.0), 3.0);
+    }
 
     #[test]
     fn percentiles_by_nearest_rank() {
