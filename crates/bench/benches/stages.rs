@@ -14,6 +14,7 @@
 //! - `pipeline_ticket`: every CPU stage of one 12345 ticket in a row, as the pipeline does
 //!   them: validate (raw JSON → `CityEvent`), decode (the `CityEvent` from its Avro on the
 //!   events topic), geo + classify (`Enricher::enrich`), route (category → department);
+//! - `pipeline_reading`: the same for the IoT readings of the mix below alone;
 //! - `pipeline_mix`: the same per event over the simulator's mix (docs/simulator.md): 25%
 //!   corpus tickets, 75% IoT readings of every catalogue device type in turn
 //!   (`samples::raw_reading`), 1% of them alarms; a reading's route is taken only when it is an
@@ -36,6 +37,11 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The allocator of the `cityops` binary (crates/cli/src/main.rs), so that the stages are
+/// measured as they run there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const TICKETS: usize = 64;
 /// Items of the simulator's mix cycled through by `pipeline_mix`.
@@ -259,6 +265,15 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let k = next();
             one_event(true, black_box(&raw_bytes[k]), black_box(&event_bytes[k]))
+        })
+    });
+    let readings: Vec<&(bool, Vec<u8>, Vec<u8>)> = mix.iter().filter(|m| !m.0).collect();
+    let mut r = 0usize;
+    g.bench_function("pipeline_reading", |b| {
+        b.iter(|| {
+            r = (r + 1) % readings.len();
+            let (is_ticket, raw, avro) = readings[r];
+            one_event(*is_ticket, black_box(raw), black_box(avro))
         })
     });
     let mut m = 0usize;

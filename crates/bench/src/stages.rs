@@ -17,6 +17,10 @@ pub const STAGES: &[(&str, &str)] = &[
         "stages/pipeline_ticket",
     ),
     (
+        "ALL CPU stages of one IoT reading of the mix (validate, decode, geo, thresholds; route for the alarms)",
+        "stages/pipeline_reading",
+    ),
+    (
         "decode: Avro CityEvent from the events topic",
         "stages/decode_event",
     ),

@@ -16,14 +16,13 @@
 //!
 //! All matching is on [`crate::text::normalize`]d text, in one scan over the text.
 
-use crate::model::KeyHasher;
 use crate::text::normalize;
 use crate::ClassifyError;
+use aho_corasick::AhoCorasick;
 use cityops_core::catalogue::Catalogue;
 use cityops_core::CategoryId;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::BuildHasherDefault;
 use std::path::Path;
 
 /// The file's shape.
@@ -94,10 +93,10 @@ enum Pattern {
 
 impl Pattern {
     /// Whether every atom of the pattern occurs somewhere (needed for it to occur at all).
-    fn atoms_occur(&self, occ: &[Occ]) -> bool {
+    fn atoms_occur(&self, occ: &Occurrences) -> bool {
         match *self {
-            Pattern::Lit(a) => !occ[a].is_empty(),
-            Pattern::Gap(a, b) => !occ[a].is_empty() && !occ[b].is_empty(),
+            Pattern::Lit(a) => !occ.of(a).is_empty(),
+            Pattern::Gap(a, b) => !occ.of(a).is_empty() && !occ.of(b).is_empty(),
         }
     }
 }
@@ -145,13 +144,25 @@ pub struct RuleSet {
     version: String,
     rules: Vec<Rule>,
     marker_sets: Vec<MarkerSet>,
-    atoms: Vec<String>,
-    /// First character → atoms starting with it.
-    by_first: HashMap<char, Vec<usize>, BuildHasherDefault<KeyHasher>>,
+    /// Every atom (literal) of every pattern, marker and phrase, by atom id: one pass of this
+    /// automaton finds all their occurrences in a text.
+    atoms: AhoCorasick,
 }
 
-/// Occurrences of one atom: (byte start, byte end).
-type Occ = Vec<(usize, usize)>;
+/// Where the atoms occur in one text: (atom id, byte start, byte end), sorted.
+struct Occurrences {
+    atoms: Vec<usize>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl Occurrences {
+    /// The occurrences of one atom, (byte start, byte end) in text order.
+    fn of(&self, atom: usize) -> &[(usize, usize)] {
+        let from = self.atoms.partition_point(|&a| a < atom);
+        let to = from + self.atoms[from..].partition_point(|&a| a == atom);
+        &self.spans[from..to]
+    }
+}
 
 /// An occurrence of a pattern: (byte start, byte end, byte start of its last part).
 type Span = (usize, usize, usize);
@@ -275,19 +286,13 @@ impl RuleSet {
         if !problems.is_empty() {
             return Err(ClassifyError::BadRules(problems));
         }
-        let mut by_first: HashMap<char, Vec<usize>, BuildHasherDefault<KeyHasher>> =
-            HashMap::default();
-        for (i, a) in atoms.iter().enumerate() {
-            if let Some(c) = a.chars().next() {
-                by_first.entry(c).or_default().push(i);
-            }
-        }
+        let atoms = AhoCorasick::new(&atoms)
+            .map_err(|e| ClassifyError::BadRules(vec![format!("the rules' phrases: {e}")]))?;
         Ok(RuleSet {
             version: file.version,
             rules,
             marker_sets,
             atoms,
-            by_first,
         })
     }
 
@@ -341,29 +346,28 @@ impl RuleSet {
             .collect()
     }
 
-    fn scan(&self, norm: &str) -> Vec<Occ> {
-        let mut occ: Vec<Occ> = vec![Vec::new(); self.atoms.len()];
-        for (pos, c) in norm.char_indices() {
-            if let Some(cands) = self.by_first.get(&c) {
-                for &a in cands {
-                    let s = &self.atoms[a];
-                    if norm[pos..].starts_with(s.as_str()) {
-                        occ[a].push((pos, pos + s.len()));
-                    }
-                }
-            }
+    fn scan(&self, norm: &str) -> Occurrences {
+        let mut hits: Vec<(usize, usize, usize)> = self
+            .atoms
+            .find_overlapping_iter(norm)
+            .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+            .collect();
+        hits.sort_unstable();
+        Occurrences {
+            atoms: hits.iter().map(|h| h.0).collect(),
+            spans: hits.iter().map(|h| (h.1, h.2)).collect(),
         }
-        occ
     }
 
     /// Where a pattern occurs: (start, end, start of its last part), byte offsets.
-    fn spans(&self, p: &Pattern, gap: usize, norm: &str, occ: &[Occ]) -> Vec<Span> {
+    fn spans(&self, p: &Pattern, gap: usize, norm: &str, occ: &Occurrences) -> Vec<Span> {
         match p {
-            Pattern::Lit(a) => occ[*a].iter().map(|&(s, e)| (s, e, s)).collect(),
+            Pattern::Lit(a) => occ.of(*a).iter().map(|&(s, e)| (s, e, s)).collect(),
             Pattern::Gap(a, b) => {
                 let mut out = Vec::new();
-                for &(s, e) in &occ[*a] {
-                    if let Some(&(bs, be)) = occ[*b]
+                for &(s, e) in occ.of(*a) {
+                    if let Some(&(bs, be)) = occ
+                        .of(*b)
                         .iter()
                         .find(|(bs, _)| *bs >= e && chars_between(norm, e, *bs) <= gap)
                     {
@@ -377,33 +381,33 @@ impl RuleSet {
 
     /// Whether an occurrence is cancelled by an `except` phrase around it or a veto marker
     /// before it (before its first or, for a gap pattern, its last part) or right after it.
-    fn vetoed(&self, rule: &Rule, norm: &str, occ: &[Occ], span: Span) -> bool {
+    fn vetoed(&self, rule: &Rule, norm: &str, occ: &Occurrences, span: Span) -> bool {
         let (s, e, _) = span;
         rule.except
             .iter()
-            .any(|&x| occ[x].iter().any(|&(xs, xe)| xs <= s && e <= xe))
+            .any(|&x| occ.of(x).iter().any(|&(xs, xe)| xs <= s && e <= xe))
             || self.marked(&rule.veto, norm, occ, span)
     }
 
     /// Whether a marker of one of `sets` stands before or right after the occurrence.
-    fn marked(&self, sets: &[usize], norm: &str, occ: &[Occ], (s, e, last): Span) -> bool {
+    fn marked(&self, sets: &[usize], norm: &str, occ: &Occurrences, (s, e, last): Span) -> bool {
         sets.iter().any(|&set| {
             let set = &self.marker_sets[set];
             set.before.iter().any(|m| {
-                occ[m.atom].iter().any(|&(ms, me)| {
+                occ.of(m.atom).iter().any(|&(ms, me)| {
                     [s, last].iter().any(|&at| {
                         me <= at && ms < at && same_sentence_within(norm, me, at, m.window)
                     })
                 })
             }) || set.after.iter().any(|m| {
-                occ[m.atom]
+                occ.of(m.atom)
                     .iter()
                     .any(|&(ms, _)| ms >= e && same_sentence_within(norm, e, ms, m.window))
             })
         })
     }
 
-    fn fire(&self, rule: &Rule, norm: &str, occ: &[Occ]) -> Option<RuleMatch> {
+    fn fire(&self, rule: &Rule, norm: &str, occ: &Occurrences) -> Option<RuleMatch> {
         // Most rules have none of their atoms in a text: answer those without building spans.
         let hit = rule
             .any
