@@ -602,6 +602,34 @@ async fn a_second_signal_stops_the_platform_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_that_cannot_finish_ends_after_the_grace() {
+    // The broker hangs, then one signal: the consumers' last commits and their close wait for
+    // its answers, so the graceful stop cannot finish; the grace ends the process without a
+    // second signal.
+    let mut broker = Broker::start().await;
+    let mut platform = Platform::start(
+        CITYOPS,
+        &broker.brokers(),
+        &["telemetry.shutdown_grace_s=2".to_owned()],
+    )
+    .await;
+    platform.await_ready(true).await;
+    broker.freeze();
+    platform.signal("TERM");
+    let status = platform
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .expect("cityops did not end within 30 s of one signal with a grace of 2 s");
+    let logs = platform.logs();
+    assert!(
+        logs.contains("the graceful stop did not finish"),
+        "the stop ended by the grace, and said so: {logs}"
+    );
+    assert_eq!(status.code(), Some(1), "{logs}");
+    broker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intake_answers_503_while_the_broker_is_down_and_recovers_without_restart() {
     let mut broker = Broker::start().await;
     let platform = Platform::start(CITYOPS, &broker.brokers(), &[]).await;

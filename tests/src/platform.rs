@@ -365,6 +365,16 @@ impl Broker {
         .await;
     }
 
+    /// Freezes the broker (SIGSTOP): its connections stay open and nothing is answered, as
+    /// when a broker hangs. [`Broker::stop`] still ends it.
+    pub fn freeze(&self) {
+        if let Some(pid) = self.child.as_ref().and_then(Child::id) {
+            let _ = std::process::Command::new("kill")
+                .args(["-STOP", &pid.to_string()])
+                .status();
+        }
+    }
+
     /// Kills the broker.
     pub async fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {

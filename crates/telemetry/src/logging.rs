@@ -22,6 +22,17 @@ pub struct TelemetryConfig {
     pub log_filter: String,
     /// Address of `/livez`, `/readyz` and `/metrics`.
     pub listen: String,
+    /// Seconds a graceful stop may take after SIGINT/SIGTERM before the process ends anyway
+    /// (exit code 1); 0 waits for as long as it takes. Keep it below the orchestrator's own
+    /// limit (Kubernetes' `terminationGracePeriodSeconds`), so that the stop is logged.
+    pub shutdown_grace_s: u64,
+}
+
+impl TelemetryConfig {
+    /// [`TelemetryConfig::shutdown_grace_s`], `None` for no limit.
+    pub fn shutdown_grace(&self) -> Option<std::time::Duration> {
+        (self.shutdown_grace_s > 0).then(|| std::time::Duration::from_secs(self.shutdown_grace_s))
+    }
 }
 
 impl Default for TelemetryConfig {
@@ -30,6 +41,7 @@ impl Default for TelemetryConfig {
             log_format: LogFormat::Pretty,
             log_filter: "info".to_owned(),
             listen: "127.0.0.1:9464".to_owned(),
+            shutdown_grace_s: 25,
         }
     }
 }

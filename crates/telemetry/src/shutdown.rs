@@ -1,3 +1,4 @@
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// A graceful-shutdown signal: triggered by SIGINT/SIGTERM (see [`Shutdown::on_signals`]) or
@@ -24,15 +25,15 @@ impl Shutdown {
     }
 
     /// A shutdown that also triggers on SIGINT or SIGTERM. A second signal ends the process at
-    /// once (exit code 130): the way out when the work in flight cannot finish, e.g. because
-    /// the broker went away with the signal and librdkafka's consumer close waits for it.
-    /// Nothing is lost by that: offsets are stored only for what was finished, so the rest is
-    /// read again on restart.
+    /// once (exit code 130), and so does `grace` running out after the first (exit code 1):
+    /// the ways out when the work in flight cannot finish, e.g. because the broker went away
+    /// with the signal and librdkafka's consumer close waits for it. Nothing is lost by that:
+    /// offsets are stored only for what was finished, so the rest is read again on restart.
     ///
     /// The signals are awaited on a thread and runtime of their own: a service's worker thread
     /// blocked in librdkafka (its consumer close blocks) cannot delay the second signal. They
     /// are listened for from the moment this returns.
-    pub fn on_signals() -> Self {
+    pub fn on_signals(grace: Option<Duration>) -> Self {
         let shutdown = Self::new();
         let trigger = shutdown.clone();
         let (listening, listening_rx) = std::sync::mpsc::channel::<()>();
@@ -57,11 +58,27 @@ impl Shutdown {
                         "shutdown signal received; finishing work in flight (a second signal stops at once)"
                     );
                     trigger.trigger();
-                    signals.next().await;
-                    tracing::warn!(
-                        "second shutdown signal: stopping at once; what was not finished will be read again"
-                    );
-                    std::process::exit(130);
+                    let deadline = async {
+                        match grace {
+                            Some(grace) => tokio::time::sleep(grace).await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        () = signals.next() => {
+                            tracing::warn!(
+                                "second shutdown signal: stopping at once; what was not finished will be read again"
+                            );
+                            std::process::exit(130);
+                        }
+                        () = deadline => {
+                            tracing::error!(
+                                grace_s = grace.map_or(0, |g| g.as_secs()),
+                                "the graceful stop did not finish within telemetry.shutdown_grace_s: stopping now; what was not finished will be read again"
+                            );
+                            std::process::exit(1);
+                        }
+                    }
                 });
             });
         match spawned {
