@@ -32,10 +32,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
-use crate::kafka;
 use crate::procs::Topics;
 use crate::throughput::{start_services, SERVICES};
 use crate::{ch, Ctx};
+use crate::{kafka, procs};
 use cityops_bench::samples;
 
 /// When each id was taken in and seen downstream.
@@ -74,6 +74,10 @@ pub struct Variant {
     pub timeout: Duration,
     /// Per service: CPU-seconds over the sample.
     pub cpu: Vec<(String, Option<Duration>)>,
+    /// The broker's CPU-seconds over the sample (the bench's own broker only), and the
+    /// wall-clock time of the sample (sending, then waiting for the orders).
+    pub broker_cpu: Option<Duration>,
+    pub cpu_window: Duration,
     pub peak_rss: Vec<(String, Option<u64>)>,
     pub elapsed: Duration,
 }
@@ -353,6 +357,8 @@ async fn run_variant(
             samples_n
         };
         let cpu0: Vec<Option<Duration>> = services.iter().map(|s| s.proc.cpu_time()).collect();
+        let broker_cpu0 = ctx.broker_pid.and_then(procs::cpu_time_of);
+        let window = Instant::now();
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let mut posts = Vec::with_capacity(count);
@@ -457,6 +463,10 @@ async fn run_variant(
                 )
             })
             .collect();
+        result.broker_cpu = broker_cpu0
+            .zip(ctx.broker_pid.and_then(procs::cpu_time_of))
+            .map(|(a, b)| b.saturating_sub(a));
+        result.cpu_window = window.elapsed();
     }
     result.peak_rss = SERVICES
         .iter()

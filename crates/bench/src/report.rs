@@ -653,9 +653,19 @@ impl Report {
                 .join(", ");
             let _ = writeln!(
                 s,
-                "- CPU-s per 1,000 events at this rate: {cpu}; peak RSS: {rss}. Measured in {:.0} s.\n",
+                "- CPU-s per 1,000 events at this rate: {cpu}; peak RSS: {rss}. Measured in {:.0} s.",
                 v.elapsed.as_secs_f64()
             );
+            if let Some(b) = v.broker_cpu {
+                let _ = writeln!(
+                    s,
+                    "- the broker meanwhile: {:.3} CPU-s per 1,000 events, {:.2} cores busy on average over the {:.0} s of sending and waiting",
+                    b.as_secs_f64() * 1000.0 / v.sent.max(1) as f64,
+                    b.as_secs_f64() / v.cpu_window.as_secs_f64().max(1e-9),
+                    v.cpu_window.as_secs_f64()
+                );
+            }
+            let _ = writeln!(s);
         }
     }
 }
