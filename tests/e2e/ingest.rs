@@ -585,20 +585,10 @@ async fn a_second_signal_stops_the_platform_at_once() {
     // needs to end the process, so the outcome does not depend on timing.
     platform.signal("TERM");
     platform.signal("INT");
-    let status = platform
-        .wait_exit(Duration::from_secs(15))
-        .await
-        .expect("cityops did not end within 15 s of a second signal");
-    let logs = platform.logs();
-    assert_eq!(
-        status.code(),
-        Some(130),
-        "stopped at once, not gracefully: {logs}"
-    );
-    assert!(
-        logs.contains("second shutdown signal"),
-        "the forced stop is logged"
-    );
+    // Stopped at once (130), not gracefully (0), and logged.
+    platform
+        .expect_exit(Duration::from_secs(15), 130, "second shutdown signal")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -616,16 +606,13 @@ async fn a_graceful_stop_that_cannot_finish_ends_after_the_grace() {
     platform.await_ready(true).await;
     broker.freeze();
     platform.signal("TERM");
-    let status = platform
-        .wait_exit(Duration::from_secs(30))
-        .await
-        .expect("cityops did not end within 30 s of one signal with a grace of 2 s");
-    let logs = platform.logs();
-    assert!(
-        logs.contains("the graceful stop did not finish"),
-        "the stop ended by the grace, and said so: {logs}"
-    );
-    assert_eq!(status.code(), Some(1), "{logs}");
+    platform
+        .expect_exit(
+            Duration::from_secs(30),
+            1,
+            "the graceful stop did not finish",
+        )
+        .await;
     broker.stop().await;
 }
 

@@ -251,12 +251,18 @@ impl Platform {
         }
     }
 
-    /// Waits up to `limit` for the process to end; its exit status, or `None` if it still runs.
-    pub async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        tokio::time::timeout(limit, self.child.wait())
+    /// Waits up to `limit` for the process to end, and checks that it ended with exit code
+    /// `code` and said `said` in its logs.
+    pub async fn expect_exit(&mut self, limit: Duration, code: i32, said: &str) {
+        let status = tokio::time::timeout(limit, self.child.wait())
             .await
             .ok()
-            .and_then(Result::ok)
+            .and_then(Result::ok);
+        let logs = self.logs();
+        let status =
+            status.unwrap_or_else(|| panic!("cityops did not end within {limit:?}: {logs}"));
+        assert_eq!(status.code(), Some(code), "{logs}");
+        assert!(logs.contains(said), "{said:?} is not in the logs: {logs}");
     }
 
     /// Stops the process with SIGTERM and waits for it.
