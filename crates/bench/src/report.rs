@@ -238,6 +238,19 @@ impl Report {
                 rate(Some(target)),
                 cores_needed(broker, target)
             );
+            let hop_broker = t.and_then(|t| t.hop.broker_cpu_s_per_1000(t.n));
+            let busy = t.and_then(|t| t.hop.broker_cores_busy().zip(t.cityops.broker_cores_busy()));
+            if let (Some(hop_broker), Some((busy_hop, busy_e2e))) = (hop_broker, busy) {
+                let _ = writeln!(
+                    s,
+                    "- the broker kept {busy_hop:.2} cores busy on average during the single hop and {busy_e2e:.2} \
+                     end to end. Where one limit of the broker's bounds both \
+                     (near one core: Tansu's sqlite engine answers one query at a time), the ratio is its \
+                     work per hop record over its work per ticket: {hop_broker:.3} / \
+                     {broker:.3} = {}.",
+                    ratio(Some(hop_broker), Some(broker))
+                );
+            }
         }
         let _ = writeln!(s);
     }

@@ -91,6 +91,15 @@ impl PipeResult {
         self.per_1000(n, |r| r.broker_cpu)
     }
 
+    /// How many cores the broker kept busy on average while this pipe drained (its CPU time
+    /// over the rounds' wall-clock time).
+    pub fn broker_cores_busy(&self) -> Option<f64> {
+        let cpu: Option<Duration> = self.rounds.iter().map(|r| r.broker_cpu).sum();
+        let wall: Duration = self.rounds.iter().map(|r| r.elapsed).sum();
+        cpu.filter(|_| !wall.is_zero())
+            .map(|c| c.as_secs_f64() / wall.as_secs_f64())
+    }
+
     /// CPU-seconds per 1,000 records of process `i`, over every round.
     pub fn cpu_s_per_1000(&self, i: usize, n: usize) -> Option<f64> {
         self.per_1000(n, |r| r.cpu_each.get(i).copied().flatten())
