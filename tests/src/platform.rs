@@ -243,12 +243,7 @@ impl Platform {
 
     /// Sends the process a signal (`TERM`, `INT`...).
     pub fn signal(&self, name: &str) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .arg(format!("-{name}"))
-                .arg(pid.to_string())
-                .status();
-        }
+        send_signal(self.child.id(), name);
     }
 
     /// Waits up to `limit` for the process to end, and checks that it ended with exit code
@@ -267,12 +262,7 @@ impl Platform {
 
     /// Stops the process with SIGTERM and waits for it.
     pub async fn stop(mut self) -> String {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
-                .status();
-        }
+        self.signal("TERM");
         let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
         self.logs()
     }
@@ -292,6 +282,15 @@ impl Drop for Platform {
                 .collect();
             eprintln!("---- cityops logs (last 20,000 characters) ----\n{tail}\n---- end of cityops logs ----");
         }
+    }
+}
+
+/// Sends signal `name` (`TERM`, `STOP`...) to process `pid`, if it still has one.
+fn send_signal(pid: Option<u32>, name: &str) {
+    if let Some(pid) = pid {
+        let _ = std::process::Command::new("kill")
+            .args([format!("-{name}"), pid.to_string()])
+            .status();
     }
 }
 
@@ -374,11 +373,7 @@ impl Broker {
     /// Freezes the broker (SIGSTOP): its connections stay open and nothing is answered, as
     /// when a broker hangs. [`Broker::stop`] still ends it.
     pub fn freeze(&self) {
-        if let Some(pid) = self.child.as_ref().and_then(Child::id) {
-            let _ = std::process::Command::new("kill")
-                .args(["-STOP", &pid.to_string()])
-                .status();
-        }
+        send_signal(self.child.as_ref().and_then(Child::id), "STOP");
     }
 
     /// Kills the broker.

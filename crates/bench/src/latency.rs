@@ -34,8 +34,7 @@ use tokio::task::JoinHandle;
 
 use crate::procs::Topics;
 use crate::throughput::{start_services, SERVICES};
-use crate::{ch, Ctx};
-use crate::{kafka, procs};
+use crate::{ch, kafka, procs, Ctx};
 use cityops_bench::samples;
 
 /// When each id was taken in and seen downstream.

@@ -39,9 +39,9 @@ impl Consumer {
     }
 
     /// [`Consumer::new`] with further librdkafka settings, which win over cityops's own (e.g.
-    /// the assignment strategy). A
-    /// topic starting with `^` is a regular expression: every matching topic, also those
-    /// created later (found within `topic.metadata.refresh.interval.ms`).
+    /// the assignment strategy). A topic starting with `^` is a regular expression: every
+    /// matching topic, also those created later (found within
+    /// `topic.metadata.refresh.interval.ms`).
     pub fn with_settings(
         config: &KafkaConfig,
         service: &str,

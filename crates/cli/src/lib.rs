@@ -268,7 +268,7 @@ async fn simulate(config: CityopsConfig, args: SimulateArgs) -> Result<()> {
         return Ok(());
     }
     cityops_telemetry::init_tracing(&config.telemetry)?;
-    let shutdown = Shutdown::on_signals(config.telemetry.shutdown_grace());
+    let shutdown = Shutdown::on_signals(&config.telemetry);
     let summary = cityops_simulate::run(&sim, world, {
         let shutdown = shutdown.clone();
         async move { shutdown.wait().await }
@@ -352,10 +352,7 @@ async fn replay(config: &CityopsConfig, table: &str) -> Result<()> {
     let consumer = cityops_bus::Consumer::new(&config.kafka, "replay", &group, &[topic])
         .context("Kafka consumer")?;
     let summary = sink
-        .run(
-            &consumer,
-            Shutdown::on_signals(config.telemetry.shutdown_grace()).wait(),
-        )
+        .run(&consumer, Shutdown::on_signals(&config.telemetry).wait())
         .await;
     consumer.close();
     println!(
@@ -544,7 +541,7 @@ fn check(config: &CityopsConfig) -> Result<()> {
 async fn run(config: CityopsConfig) -> Result<()> {
     cityops_telemetry::init_tracing(&config.telemetry)?;
     let prometheus = install_metrics()?;
-    let shutdown = Shutdown::on_signals(config.telemetry.shutdown_grace());
+    let shutdown = Shutdown::on_signals(&config.telemetry);
     let catalogue = Arc::new(load_catalogue(&config)?);
     let calendar = load_calendar(&config)?;
     tracing::info!(version = catalogue.version(), "catalogue loaded");

@@ -28,13 +28,6 @@ pub struct TelemetryConfig {
     pub shutdown_grace_s: u64,
 }
 
-impl TelemetryConfig {
-    /// [`TelemetryConfig::shutdown_grace_s`], `None` for no limit.
-    pub fn shutdown_grace(&self) -> Option<std::time::Duration> {
-        (self.shutdown_grace_s > 0).then(|| std::time::Duration::from_secs(self.shutdown_grace_s))
-    }
-}
-
 impl Default for TelemetryConfig {
     fn default() -> Self {
         Self {

@@ -25,15 +25,18 @@ impl Shutdown {
     }
 
     /// A shutdown that also triggers on SIGINT or SIGTERM. A second signal ends the process at
-    /// once (exit code 130), and so does `grace` running out after the first (exit code 1):
-    /// the ways out when the work in flight cannot finish, e.g. because the broker went away
-    /// with the signal and librdkafka's consumer close waits for it. Nothing is lost by that:
-    /// offsets are stored only for what was finished, so the rest is read again on restart.
+    /// once (exit code 130), and so does `telemetry.shutdown_grace_s` running out after the
+    /// first (exit code 1): the ways out when the work in flight cannot finish, e.g. because
+    /// the broker went away with the signal and librdkafka's consumer close waits for it.
+    /// Nothing is lost by that: offsets are stored only for what was finished, so the rest is
+    /// read again on restart.
     ///
     /// The signals are awaited on a thread and runtime of their own: a service's worker thread
     /// blocked in librdkafka (its consumer close blocks) cannot delay the second signal. They
     /// are listened for from the moment this returns.
-    pub fn on_signals(grace: Option<Duration>) -> Self {
+    pub fn on_signals(config: &crate::TelemetryConfig) -> Self {
+        let grace =
+            (config.shutdown_grace_s > 0).then(|| Duration::from_secs(config.shutdown_grace_s));
         let shutdown = Self::new();
         let trigger = shutdown.clone();
         let (listening, listening_rx) = std::sync::mpsc::channel::<()>();
