@@ -412,7 +412,7 @@ async fn two_dispatch_instances_split_the_streets_answer_for_each_other_and_neve
         let resp = client
             .post(format!("{url}/v1/orders/{order_id}/accept"))
             .bearer_auth("heating-demo-token")
-            .json(&serde_json::json!({"note": "已签收"}))
+            .json(&serde_json::json!({"note": "已签收，回电 139-0000-1111"}))
             .send()
             .await
             .expect("request");
@@ -442,6 +442,12 @@ async fn two_dispatch_instances_split_the_streets_answer_for_each_other_and_neve
                 TransitionKind::Dispatched,
                 TransitionKind::Accepted
             ],
+            "{id}"
+        );
+        // The callback number in the note was masked before the transition was recorded.
+        assert_eq!(
+            chain[2].note.as_deref(),
+            Some("已签收，回电 [电话]"),
             "{id}"
         );
     }

@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod ids;
 pub mod model;
+pub mod personal;
 pub mod routing;
 pub mod settings;
 

@@ -423,6 +423,19 @@ pub struct OrderCommand {
     pub at_ms: i64,
 }
 
+impl OrderCommand {
+    /// The command with every phone and identity card number in its note and reason masked
+    /// ([`crate::personal::mask_numbers`]): staff write callback numbers into notes, and the
+    /// command's words are recorded on the order's history, which departments, the cockpit
+    /// and ClickHouse read.
+    pub fn with_numbers_masked(mut self) -> Self {
+        for text in [&mut self.note, &mut self.reason].into_iter().flatten() {
+            *text = crate::personal::mask_numbers(text);
+        }
+        self
+    }
+}
+
 /// What became of an [`OrderCommand`], on `city.dispatch.outcomes.v1` (key: command id): the
 /// answer the HTTP API waits for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -326,6 +326,7 @@ pub fn command_from_update(update: &DepartmentUpdate, topic_department: &str) ->
         refusal,
         at_ms: update.at_ms,
     }
+    .with_numbers_masked()
 }
 
 /// Why an attempt was refused: the class (for an HTTP status) and the words.

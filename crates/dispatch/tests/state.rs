@@ -235,6 +235,19 @@ fn department_updates_are_applied_once_even_after_a_replay() {
     let d = s.handle_order_command(&command_from_update(&back, "gas"));
     assert_eq!(d.rejection().unwrap().code, RejectionCode::InvalidInput);
     assert_eq!(s.order(&order_id).unwrap().status, OrderStatus::Accepted);
+    // A callback number written into a note is masked before it is recorded.
+    let progress = DepartmentUpdate {
+        update_id: "gas-0004".into(),
+        action: UpdateAction::Progress,
+        note: Some("已联系居民 138-0000-1234，明早上门".into()),
+        ..update.clone()
+    };
+    let d = s.handle_order_command(&command_from_update(&progress, "gas"));
+    assert!(d.is_applied(), "{d:?}");
+    assert_eq!(
+        d.event().unwrap().note.as_deref(),
+        Some("已联系居民 [电话]，明早上门")
+    );
     // Unknown orders are refused, not recorded.
     let lost = DepartmentUpdate {
         update_id: "gas-0003".into(),

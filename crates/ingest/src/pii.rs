@@ -42,15 +42,14 @@ impl fmt::Debug for ReporterKey {
     }
 }
 
-/// What replaces a phone number found in free text.
-pub const PHONE_MASK: &str = "[电话]";
+use cityops_core::personal::PHONE_MASK;
 /// What replaces the caller's name found in free text.
 pub const NAME_MASK: &str = "[来电人]";
 
 /// A ticket's text with personal data masked: the caller's own name and phone wherever they
-/// appear, and anything shaped like a phone number (a mainland mobile number, 11 digits from
-/// 13–19; a landline with its area code, 0xx-xxxxxxxx). Citizens often dictate their number
-/// into the complaint itself; it must not reach the topics, ClickHouse or the logs.
+/// appear, and every phone or identity card number ([`cityops_core::personal::mask_numbers`]).
+/// Citizens often dictate their number into the complaint itself; it must not reach the
+/// topics, ClickHouse or the logs.
 pub fn mask_text(text: &str, caller_phone: Option<&str>, caller_name: Option<&str>) -> String {
     let mut out = text.to_owned();
     if let Some(name) = caller_name
@@ -66,50 +65,7 @@ pub fn mask_text(text: &str, caller_phone: Option<&str>, caller_name: Option<&st
             out = out.replace(&digits, PHONE_MASK);
         }
     }
-    mask_phone_shapes(&out)
-}
-
-fn mask_phone_shapes(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_ascii_digit()) {
-            // A run of digit groups joined by single '-' or ' ' (139 0000 1111, 024-23456789).
-            let mut j = i;
-            let mut digits = String::new();
-            while j < chars.len() {
-                if chars[j].is_ascii_digit() {
-                    digits.push(chars[j]);
-                } else if (chars[j] == '-' || chars[j] == ' ')
-                    && chars.get(j + 1).is_some_and(char::is_ascii_digit)
-                    && digits.len() < 12
-                {
-                    // a separator inside the number
-                } else {
-                    break;
-                }
-                j += 1;
-            }
-            let mobile = digits.len() == 11
-                && digits.starts_with('1')
-                && digits
-                    .as_bytes()
-                    .get(1)
-                    .is_some_and(|d| (b'3'..=b'9').contains(d));
-            let landline = digits.starts_with('0') && (10..=12).contains(&digits.len());
-            if mobile || landline {
-                out.push_str(PHONE_MASK);
-            } else {
-                out.extend(&chars[i..j]);
-            }
-            i = j;
-            continue;
-        }
-        out.push(chars[i]);
-        i += 1;
-    }
-    out
+    cityops_core::personal::mask_numbers(&out)
 }
 
 /// The fields of a ticket that hold personal data.
@@ -220,15 +176,11 @@ mod tests {
             mask_text("请回电 139 0000 1111", Some("13900001111"), None),
             "请回电 [电话]"
         );
-        assert_eq!(mask_text("电话139-0000-1111", None, None), "电话[电话]");
+        // What has a phone number's or an identity card's shape is masked too (see
+        // cityops_core::personal for the shapes).
         assert_eq!(
-            mask_text("2026-11-21 08:15 发现", None, None),
-            "2026-11-21 08:15 发现"
-        );
-        assert_eq!(mask_text("回电13900001111", None, None), "回电[电话]");
-        assert_eq!(
-            mask_text("工单号2026112100012", None, None),
-            "工单号2026112100012"
+            mask_text("回电13900001111，身份证11010519491231002X", None, None),
+            "回电[电话]，身份证[证件号]"
         );
     }
 
