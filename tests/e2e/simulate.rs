@@ -25,35 +25,13 @@ fn world() -> Arc<World> {
     )
 }
 
-async fn query(platform: &Platform, sql: &str) -> String {
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{}/?database={}",
-            platform.spec.clickhouse, platform.database
-        ))
-        .body(format!("{sql} FORMAT TabSeparated"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let status = r.status();
-    let text = r.text().await.unwrap_or_default();
-    assert!(status.is_success(), "{sql}: {text}");
-    text
-}
-
 async fn column(platform: &Platform, sql: &str) -> BTreeSet<String> {
-    query(platform, sql)
+    platform
+        .query(sql)
         .await
         .lines()
         .map(str::to_owned)
         .collect()
-}
-
-async fn count(platform: &Platform, sql: &str) -> u64 {
-    let text = query(platform, sql).await;
-    text.trim()
-        .parse()
-        .unwrap_or_else(|e| panic!("{sql}: {text:?}: {e}"))
 }
 
 /// Waits until every accepted item of `runs` is in ClickHouse where it belongs.
@@ -191,7 +169,7 @@ async fn a_simulated_span_is_accounted_for_in_clickhouse_and_orders_are_closed()
 
     await_accounted_for(&platform, &[&http, &direct]).await;
     assert_eq!(
-        count(&platform, "SELECT count() FROM dead_letters").await,
+        platform.count("SELECT count() FROM dead_letters").await,
         0,
         "nothing the simulator makes is dead-lettered"
     );
@@ -223,7 +201,7 @@ async fn a_simulated_span_is_accounted_for_in_clickhouse_and_orders_are_closed()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let opened = count(&platform, "SELECT count() FROM workorders FINAL").await;
+    let opened = platform.count("SELECT count() FROM workorders FINAL").await;
     assert!(opened > wanted.len() as u64 / 2, "{opened} orders opened");
     let kinds = column(
         &platform,

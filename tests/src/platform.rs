@@ -260,6 +260,31 @@ impl Platform {
         assert!(logs.contains(said), "{said:?} is not in the logs: {logs}");
     }
 
+    /// The answer of ClickHouse to `sql` in this platform's database, as tab-separated text.
+    pub async fn query(&self, sql: &str) -> String {
+        let r = reqwest::Client::new()
+            .post(format!(
+                "{}/?database={}",
+                self.spec.clickhouse, self.database
+            ))
+            .body(format!("{sql} FORMAT TabSeparated"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        assert!(status.is_success(), "{sql}: {text}");
+        text
+    }
+
+    /// The number `sql` (a `SELECT count() ...`) answers in this platform's database.
+    pub async fn count(&self, sql: &str) -> u64 {
+        let text = self.query(sql).await;
+        text.trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{sql}: {text:?}: {e}"))
+    }
+
     /// Stops the process with SIGTERM and waits for it.
     pub async fn stop(mut self) -> String {
         self.signal("TERM");

@@ -5,6 +5,7 @@ use crate::error::AvroError;
 use crate::framing::{Framing, Header, SINGLE_OBJECT_HEADER_LEN};
 use crate::registry::{subject_for, Registry, WriterSchema};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Initial capacity of an encoded value's buffer (most values are a few hundred bytes).
 const INITIAL_CAPACITY: usize = 512;
@@ -128,6 +129,77 @@ impl Codec {
         }
     }
 
+    /// Registers `T`'s schema under `<topic>-value` like [`Codec::register`], waiting out a
+    /// registry that is unreachable or failing ([`AvroError::is_retryable`]): a service calls
+    /// it at startup for every topic it writes, so that its hot path encodes with
+    /// [`Codec::encode_cached`] and never meets the registry. Only an answer that retrying
+    /// cannot change (an incompatible schema, a refused subject) is returned as an error.
+    pub async fn register_waiting<T: TopicValue>(&self, topic: &str) -> Result<(), AvroError> {
+        waiting_out_the_registry(|| self.register::<T>(topic))
+            .await
+            .map(drop)
+    }
+
+    /// [`Codec::encode`], waiting out a registry that is unreachable or failing when the
+    /// schema still has to be registered: for outputs that must not be dropped.
+    pub async fn encode_waiting<T: TopicValue>(
+        &self,
+        topic: &str,
+        value: &T,
+    ) -> Result<Vec<u8>, AvroError> {
+        waiting_out_the_registry(|| self.encode(topic, value)).await
+    }
+
+    /// Whether [`Codec::decode_cached`] would have to learn the writer schema of `bytes` from
+    /// the registry first ([`Codec::await_writer_schema`]): only a Confluent-framed value
+    /// whose id this codec has not seen yet.
+    pub fn needs_writer_schema(&self, bytes: &[u8]) -> bool {
+        match (&self.registry, Header::parse(bytes)) {
+            (Some(registry), Ok((Header::Confluent(id), _))) => {
+                registry.cached_schema(id).is_none()
+            }
+            _ => false,
+        }
+    }
+
+    /// Makes sure [`Codec::decode_cached`] knows the writer schema of `bytes`: a registry id
+    /// this codec has not seen yet is fetched, waiting out a registry that is unreachable or
+    /// failing ([`AvroError::is_retryable`]); a value must never be dead-lettered because the
+    /// registry was down. Returns at once for single-object values, known ids and bytes that
+    /// are not framed values (decoding reports those); an error only when the registry answers
+    /// for good (e.g. it has no such id: the value's own fault).
+    pub async fn await_writer_schema(&self, bytes: &[u8]) -> Result<(), AvroError> {
+        let (Some(registry), Ok((Header::Confluent(id), _))) =
+            (&self.registry, Header::parse(bytes))
+        else {
+            return Ok(());
+        };
+        waiting_out_the_registry(|| registry.schema(id))
+            .await
+            .map(drop)
+    }
+
+    /// [`Codec::await_writer_schema`] as an owned future, when there is something to wait for
+    /// ([`Codec::needs_writer_schema`]): the step a stage runs before its synchronous handler
+    /// decodes with [`Codec::decode_cached`].
+    pub fn writer_schema_wait(
+        &self,
+        bytes: &[u8],
+    ) -> Option<impl std::future::Future<Output = Result<(), AvroError>> + Send + 'static> {
+        if !self.needs_writer_schema(bytes) {
+            return None;
+        }
+        let (codec, bytes) = (self.clone(), bytes.to_vec());
+        Some(async move { codec.await_writer_schema(&bytes).await })
+    }
+
+    /// [`Codec::await_writer_schema`], then [`Codec::decode_cached`]: decodes `bytes`, waiting
+    /// out a registry outage instead of failing.
+    pub async fn decode_waiting<T: TopicValue>(&self, bytes: &[u8]) -> Result<T, AvroError> {
+        self.await_writer_schema(bytes).await?;
+        self.decode_cached(bytes)
+    }
+
     /// Decodes a value in either framing into `T` without touching the network: a registry id
     /// this codec has not seen yet gives [`AvroError::SchemaIdNotCached`].
     pub fn decode_cached<T: TopicValue>(&self, bytes: &[u8]) -> Result<T, AvroError> {
@@ -145,6 +217,27 @@ impl Codec {
                         })?;
                 decode_with_writer(&writer, id, datum)
             }
+        }
+    }
+}
+
+/// Runs `attempt` until it succeeds or fails for good, waiting out a registry that is
+/// unreachable or failing ([`AvroError::is_retryable`]): pauses from 100 ms, doubling, at most
+/// 10 s, each logged as a warning.
+async fn waiting_out_the_registry<R, F, Fut>(mut attempt: F) -> Result<R, AvroError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<R, AvroError>>,
+{
+    let mut pause = Duration::ZERO;
+    loop {
+        match attempt().await {
+            Err(error) if error.is_retryable() => {
+                pause = (pause * 2).clamp(Duration::from_millis(100), Duration::from_secs(10));
+                tracing::warn!(%error, retry_in = ?pause, "the schema registry is not answering; waiting for it");
+                tokio::time::sleep(pause).await;
+            }
+            other => return other,
         }
     }
 }

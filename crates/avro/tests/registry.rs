@@ -1,4 +1,4 @@
-//! The Confluent framing against a stub schema registry (axum on 127.0.0.1:0) that answers
+//! The Confluent framing against the testkit's stub schema registry, which answers
 //! `POST /subjects/{subject}/versions` and `GET /schemas/ids/{id}` and counts the calls.
 #![allow(clippy::unwrap_used)]
 
@@ -7,122 +7,11 @@ mod common;
 use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
+use axum::http::StatusCode;
 use cityops_avro::{AvroError, Codec, Framing, TopicValue, REGISTRY_CONTENT_TYPE};
 use cityops_core::{CityEvent, DepartmentUpdate, Reading, UpdateAction, WorkOrder};
+use cityops_testkit::registry::{seed, stub_registry};
 use common::*;
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-#[derive(Default)]
-struct Stub {
-    /// Schema texts; the id of `schemas[i]` is `i + 1`.
-    schemas: Vec<String>,
-    /// Subject → ids registered under it.
-    subjects: BTreeMap<String, Vec<u32>>,
-    posts: usize,
-    gets: usize,
-    /// Content types of the POSTs.
-    content_types: Vec<String>,
-    /// Answer every request with this status.
-    fail_with: Option<StatusCode>,
-}
-
-type Shared = Arc<Mutex<Stub>>;
-
-fn registry_json(status: StatusCode, body: serde_json::Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, REGISTRY_CONTENT_TYPE)],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-async fn register(
-    State(stub): State<Shared>,
-    Path(subject): Path<String>,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    let mut stub = stub.lock().unwrap();
-    stub.posts += 1;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    stub.content_types.push(content_type);
-    if let Some(status) = stub.fail_with {
-        return registry_json(
-            status,
-            serde_json::json!({"error_code": 50001, "message": "Error in the backend datastore"}),
-        );
-    }
-    let Some(schema) = serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|b| b["schema"].as_str().map(str::to_owned))
-    else {
-        return registry_json(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            serde_json::json!({"error_code": 42201, "message": "Invalid schema"}),
-        );
-    };
-    let id = match stub.schemas.iter().position(|s| *s == schema) {
-        Some(i) => i as u32 + 1,
-        None => {
-            stub.schemas.push(schema);
-            stub.schemas.len() as u32
-        }
-    };
-    stub.subjects.entry(subject).or_default().push(id);
-    registry_json(StatusCode::OK, serde_json::json!({ "id": id }))
-}
-
-async fn schema_by_id(State(stub): State<Shared>, Path(id): Path<u32>) -> Response {
-    // Slow enough for concurrent misses to overlap.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let mut stub = stub.lock().unwrap();
-    stub.gets += 1;
-    if let Some(status) = stub.fail_with {
-        return registry_json(
-            status,
-            serde_json::json!({"error_code": 50001, "message": "boom"}),
-        );
-    }
-    match stub.schemas.get((id as usize).wrapping_sub(1)) {
-        Some(schema) => registry_json(StatusCode::OK, serde_json::json!({ "schema": schema })),
-        None => registry_json(
-            StatusCode::NOT_FOUND,
-            serde_json::json!({"error_code": 40403, "message": "Schema not found"}),
-        ),
-    }
-}
-
-/// Starts a stub registry; returns its URL and state.
-async fn stub_registry() -> (String, Shared) {
-    let stub = Shared::default();
-    let app = Router::new()
-        .route("/subjects/{subject}/versions", post(register))
-        .route("/schemas/ids/{id}", get(schema_by_id))
-        .with_state(Arc::clone(&stub));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), stub)
-}
-
-/// Adds a schema to the stub directly (as another producer would have) and returns its id.
-fn seed(stub: &Shared, schema: &str) -> u32 {
-    let mut stub = stub.lock().unwrap();
-    stub.schemas.push(schema.to_owned());
-    stub.schemas.len() as u32
-}
 
 fn confluent(id: u32, datum: &[u8]) -> Vec<u8> {
     let mut bytes = vec![0];
@@ -438,4 +327,70 @@ async fn registry_failures_say_where_and_whether_to_retry() {
         Some(1)
     );
     assert_eq!(stub.lock().unwrap().posts, 2);
+}
+
+#[tokio::test]
+async fn services_wait_out_a_registry_outage_but_not_a_missing_id() {
+    let (url, stub) = stub_registry().await;
+    let producer = Codec::with_registry(&url).unwrap();
+    let bytes = producer
+        .encode("city.events.v1", &city_event_full())
+        .await
+        .unwrap();
+    let consumer = Codec::with_registry(&url).unwrap();
+    assert!(consumer.needs_writer_schema(&bytes));
+    assert!(!Codec::single_object().needs_writer_schema(&bytes));
+
+    // Decoding: the consumer keeps asking while the registry fails, and decodes once it is back.
+    stub.lock().unwrap().fail_with = Some(StatusCode::SERVICE_UNAVAILABLE);
+    let waiting = tokio::spawn({
+        let (consumer, bytes) = (consumer.clone(), bytes.clone());
+        async move { consumer.decode_waiting::<CityEvent>(&bytes).await }
+    });
+    cityops_testkit::eventually(
+        "three attempts at the failing registry",
+        std::time::Duration::from_secs(20),
+        || async { (stub.lock().unwrap().gets >= 3).then_some(()) },
+    )
+    .await;
+    assert!(!waiting.is_finished(), "an outage must not fail the value");
+    stub.lock().unwrap().fail_with = None;
+    assert_eq!(waiting.await.unwrap().unwrap(), city_event_full());
+    assert!(!consumer.needs_writer_schema(&bytes));
+    assert!(consumer.writer_schema_wait(&bytes).is_none());
+
+    // An id the registry does not have is the value's own fault: an error at once.
+    let unknown = confluent(99, &bytes[5..]);
+    let err = consumer
+        .decode_waiting::<CityEvent>(&unknown)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AvroError::RegistryStatus { status: 404, .. }),
+        "{err}"
+    );
+
+    // Registering waits out an outage too, after which encoding needs no network.
+    stub.lock().unwrap().fail_with = Some(StatusCode::SERVICE_UNAVAILABLE);
+    let posts_before = stub.lock().unwrap().posts;
+    let registering = tokio::spawn({
+        let consumer = consumer.clone();
+        async move {
+            consumer
+                .register_waiting::<Reading>("city.telemetry.v1")
+                .await
+        }
+    });
+    cityops_testkit::eventually(
+        "two attempts at registering",
+        std::time::Duration::from_secs(20),
+        || async { (stub.lock().unwrap().posts >= posts_before + 2).then_some(()) },
+    )
+    .await;
+    assert!(!registering.is_finished());
+    stub.lock().unwrap().fail_with = None;
+    registering.await.unwrap().unwrap();
+    consumer
+        .encode_cached("city.telemetry.v1", &reading_full())
+        .unwrap();
 }

@@ -31,4 +31,4 @@ pub use dlq::{headers as dlq_headers, DeadLetters};
 pub use error::BusError;
 pub use producer::{Delivered, InFlight, Producer};
 pub use record::{OutRecord, Record};
-pub use stage::{run_stage, Outcome, StageConfig, StageSummary};
+pub use stage::{run_stage, run_stage_prepared, Outcome, StageConfig, StageSummary};

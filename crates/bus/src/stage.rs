@@ -78,10 +78,43 @@ pub async fn run_stage<H>(
     producer: &Producer,
     dead_letters: &DeadLetters,
     config: &StageConfig,
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+) -> StageSummary
+where
+    H: FnMut(&Record) -> Outcome,
+{
+    let nothing_to_prepare = |_: &Record| None::<std::future::Ready<Result<(), String>>>;
+    run_stage_prepared(
+        consumer,
+        producer,
+        dead_letters,
+        config,
+        nothing_to_prepare,
+        handler,
+        shutdown,
+    )
+    .await
+}
+
+/// [`run_stage`] with an asynchronous step before the handler, for what the handler needs and
+/// may have to wait for (a schema from the registry). `prepare` answers `None` when there is
+/// nothing to wait for (the usual case: no allocation, no await), else a future that the stage
+/// awaits before it takes more input; its `Err(e)` dead-letters the record with `e` as the
+/// reason instead of handling it.
+pub async fn run_stage_prepared<P, F, E, H>(
+    consumer: &Consumer,
+    producer: &Producer,
+    dead_letters: &DeadLetters,
+    config: &StageConfig,
+    mut prepare: P,
     mut handler: H,
     shutdown: impl Future<Output = ()>,
 ) -> StageSummary
 where
+    P: FnMut(&Record) -> Option<F>,
+    F: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
     H: FnMut(&Record) -> Outcome,
 {
     let mut summary = StageSummary::default();
@@ -120,10 +153,16 @@ where
                     }
                 }
                 let span = tracing::info_span!("stage_batch", stage = %config.name, records = batch.len());
-                let _entered = span.enter();
                 for delivery in batch {
                     summary.consumed += 1;
-                    let outcome = handler(&delivery.record);
+                    let prepared = match prepare(&delivery.record) {
+                        Some(wait) => wait.instrument(span.clone()).await,
+                        None => Ok(()),
+                    };
+                    let outcome = match prepared {
+                        Ok(()) => span.in_scope(|| handler(&delivery.record)),
+                        Err(e) => Outcome::reject(e.to_string()),
+                    };
                     let producer = producer.clone();
                     let dead_letters = dead_letters.clone();
                     let backoff = config.max_retry_backoff;
@@ -147,7 +186,7 @@ where
                             };
                             (delivery.token, produced, rejected)
                         }
-                        .in_current_span(),
+                        .instrument(span.clone()),
                     );
                 }
             }

@@ -171,17 +171,12 @@ fn load_calendar(config: &CityopsConfig) -> Result<GovernmentCalendar> {
         .with_context(|| format!("loading the calendar {}", config.data.calendar.display()))
 }
 
-async fn codec(config: &CityopsConfig) -> Result<Arc<Codec>> {
+fn codec(config: &CityopsConfig) -> Result<Arc<Codec>> {
+    // Each service registers the schemas it writes when it starts.
     let codec = match &config.avro.schema_registry_url {
         Some(url) => Codec::with_registry(url).with_context(|| format!("schema registry {url}"))?,
         None => Codec::single_object(),
     };
-    if config.avro.schema_registry_url.is_some() {
-        codec
-            .register::<cityops_core::CityEvent>(&config.kafka.topics.events)
-            .await
-            .context("registering the CityEvent schema")?;
-    }
     Ok(Arc::new(codec))
 }
 
@@ -332,7 +327,7 @@ async fn replay(config: &CityopsConfig, table: &str) -> Result<()> {
         println!("{table}: {topic} holds no records; nothing to replay");
         return Ok(());
     }
-    let codec = codec(config).await?;
+    let codec = codec(config)?;
     let producer = Producer::new(&config.kafka, "replay").context("Kafka client")?;
     let group = format!(
         "{}-replay-{}",
@@ -393,7 +388,7 @@ async fn replay_ranges(
 
 async fn verify_workorders(config: &CityopsConfig) -> Result<()> {
     let topic = &config.kafka.topics.workorder_events;
-    let codec = codec(config).await?;
+    let codec = codec(config)?;
     let partitions = admin::end_offsets(&config.kafka, topic)
         .await
         .with_context(|| format!("reading the partitions of {topic}"))?;
@@ -553,7 +548,7 @@ async fn run(config: CityopsConfig) -> Result<()> {
         "applying ClickHouse migrations (is ClickHouse running? `make up` starts the local one)",
     )?;
     tracing::info!(database = %report.database, applied = ?report.applied, already_applied = report.already_applied, "ClickHouse schema ready");
-    let codec = codec(&config).await?;
+    let codec = codec(&config)?;
 
     let producer = Producer::new(&config.kafka, "health").context("Kafka client")?;
     let clickhouse = config.clickhouse.client();

@@ -109,7 +109,15 @@ async fn follow<F>(
         };
         match record {
             Ok(r) => {
-                if let Some(event) = render(&codec, r.payload.as_deref().unwrap_or_default()) {
+                let payload = r.payload.as_deref().unwrap_or_default();
+                // A schema the registry must first tell (waiting out an outage), so that the
+                // event is shown rather than skipped as undecodable.
+                if let Some(wait) = codec.writer_schema_wait(payload) {
+                    if let Err(e) = wait.await {
+                        tracing::warn!(%topic, error = %e, "a record's schema is unknown to the registry; skipped");
+                    }
+                }
+                if let Some(event) = render(&codec, payload) {
                     // No receiver is fine: nobody is watching right now.
                     let _ = tx.send(event);
                 }

@@ -2,12 +2,12 @@
 //! district, else `unlocated`) and `city.telemetry.v1` (keyed by device), at-least-once, bad
 //! records dead-lettered.
 
-use cityops_avro::Codec;
+use cityops_avro::{AvroError, Codec};
 use cityops_bus::{
-    admin, run_stage, BusError, Consumer, DeadLetters, KafkaConfig, OutRecord, Outcome, Producer,
-    Record, StageConfig, StageSummary,
+    admin, run_stage_prepared, BusError, Consumer, DeadLetters, KafkaConfig, OutRecord, Outcome,
+    Producer, Record, StageConfig, StageSummary,
 };
-use cityops_core::CityEvent;
+use cityops_core::{CityEvent, Incident, Reading};
 use cityops_telemetry::Shutdown;
 use std::sync::Arc;
 
@@ -18,6 +18,8 @@ use crate::enricher::{EnrichConfig, Enriched, Enricher};
 pub enum EnrichServiceError {
     #[error(transparent)]
     Bus(#[from] BusError),
+    #[error("cannot register the schemas enrichment writes: {0}")]
+    Schema(#[from] AvroError),
 }
 
 /// What enrichment makes of one record of `city.events.v1`.
@@ -75,6 +77,11 @@ pub async fn run(
     {
         tracing::warn!(error = %e, "could not ensure the enrichment topics");
     }
+    // In registry mode the hot path encodes without the network: register first.
+    codec
+        .register_waiting::<Incident>(&topics.incidents)
+        .await?;
+    codec.register_waiting::<Reading>(&topics.telemetry).await?;
     let producer = Producer::new(kafka, "enrich")?;
     let consumer = Consumer::new(kafka, "enrich", &config.consumer_group, &[&topics.events])?;
     let dead_letters = DeadLetters::new(producer.clone(), topics.dead_letter.clone(), "enrich");
@@ -83,11 +90,12 @@ pub async fn run(
         catalogue = enricher.catalogue().version(),
         "enrichment running"
     );
-    let summary = run_stage(
+    let summary = run_stage_prepared(
         &consumer,
         &producer,
         &dead_letters,
         &StageConfig::new("enrich"),
+        |record| codec.writer_schema_wait(record.payload.as_deref()?),
         |record| handle(&enricher, &codec, kafka, record, now_ms()),
         shutdown.wait(),
     )

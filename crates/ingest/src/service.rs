@@ -28,6 +28,8 @@ pub enum IngestError {
     Bus(#[from] BusError),
     #[error(transparent)]
     Telemetry(#[from] TelemetryError),
+    #[error("cannot register the schema ingest writes: {0}")]
+    Schema(#[from] cityops_avro::AvroError),
 }
 
 /// Runs the ingest service until `shutdown`: the HTTP intake (with `/livez`, `/readyz`,
@@ -56,6 +58,10 @@ pub async fn run(
         // Not fatal: the broker may be down now and back later; producing will tell.
         tracing::warn!(error = %e, "could not ensure the ingest topics");
     }
+    // In registry mode the intake encodes without the network: register first.
+    codec
+        .register_waiting::<cityops_core::CityEvent>(&topics.events)
+        .await?;
     let producer = Producer::new(kafka, "ingest")?;
     let intake = Intake::new(
         producer.clone(),

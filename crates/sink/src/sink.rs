@@ -315,28 +315,28 @@ impl Sink {
             Some(EVENTS) => vec![Row::Event(EventRow::from(
                 &self
                     .codec
-                    .decode::<CityEvent>(payload)
+                    .decode_waiting::<CityEvent>(payload)
                     .await
                     .map_err(decode_err)?,
             ))],
             Some(INCIDENTS) => vec![Row::Incident(IncidentRow::from(
                 &self
                     .codec
-                    .decode::<Incident>(payload)
+                    .decode_waiting::<Incident>(payload)
                     .await
                     .map_err(decode_err)?,
             ))],
             Some(TELEMETRY) => vec![Row::Telemetry(TelemetryRow::from(
                 &self
                     .codec
-                    .decode::<Reading>(payload)
+                    .decode_waiting::<Reading>(payload)
                     .await
                     .map_err(decode_err)?,
             ))],
             Some(TRANSITIONS) => {
                 let t = self
                     .codec
-                    .decode::<WorkOrderEvent>(payload)
+                    .decode_waiting::<WorkOrderEvent>(payload)
                     .await
                     .map_err(decode_err)?;
                 vec![

@@ -4,6 +4,7 @@
 //! A test that needs a server and does not find it fails with a message that says how to
 //! start it; it never skips itself.
 
+pub mod registry;
 pub mod samples;
 mod topics;
 

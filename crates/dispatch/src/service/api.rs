@@ -121,7 +121,7 @@ impl Api {
             };
             let outcome: CommandOutcome = match self
                 .codec
-                .decode(record.payload.as_deref().unwrap_or_default())
+                .decode_waiting(record.payload.as_deref().unwrap_or_default())
                 .await
             {
                 Ok(o) => o,
@@ -391,7 +391,8 @@ async fn post_command(
         score: body.score,
         refusal: None,
         at_ms: chrono::Utc::now().timestamp_millis(),
-    };
+    }
+    .with_numbers_masked();
     let topic = api.kafka.topics.commands.as_str();
     let bytes = api.codec.encode(topic, &command).await.map_err(|e| {
         count(ROUTE, 500);

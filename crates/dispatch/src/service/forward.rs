@@ -9,7 +9,7 @@
 
 use cityops_avro::Codec;
 use cityops_bus::{
-    run_stage, Consumer, DeadLetters, KafkaConfig, OutRecord, Outcome, Producer, Record,
+    run_stage_prepared, Consumer, DeadLetters, KafkaConfig, OutRecord, Outcome, Producer, Record,
     StageConfig,
 };
 use cityops_core::DepartmentUpdate;
@@ -55,11 +55,12 @@ pub async fn run(
         topics.dead_letter.clone(),
         "dispatch-updates",
     );
-    let summary = run_stage(
+    let summary = run_stage_prepared(
         &consumer,
         &producer,
         &dead_letters,
         &StageConfig::new("dispatch-updates"),
+        |record: &Record| codec.writer_schema_wait(record.payload.as_deref()?),
         |record: &Record| forward(kafka, &codec, record),
         shutdown,
     )

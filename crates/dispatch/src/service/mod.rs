@@ -95,6 +95,8 @@ pub enum DispatchError {
     Auth(#[from] AuthError),
     #[error(transparent)]
     Telemetry(#[from] cityops_telemetry::TelemetryError),
+    #[error("cannot register the schemas dispatch writes: {0}")]
+    Schema(#[from] cityops_avro::AvroError),
     #[error(
         "{incidents} has {incidents_n} partitions, {other} has {other_n}: dispatch needs the \
          incidents, commands and work-order topics partitioned alike (see docs/operations.md)"
@@ -186,14 +188,13 @@ pub async fn run(
         tracing::warn!(error = %e, "could not ensure the dispatch topics");
     }
     check_partitions(kafka).await?;
-    for result in [
-        codec.register::<OrderCommand>(&topics.commands).await,
-        codec.register::<CommandOutcome>(&topics.outcomes).await,
-    ] {
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not register a dispatch schema yet");
-        }
-    }
+    // In registry mode the updates forwarder encodes without the network: register first.
+    codec
+        .register_waiting::<OrderCommand>(&topics.commands)
+        .await?;
+    codec
+        .register_waiting::<CommandOutcome>(&topics.outcomes)
+        .await?;
     let producer = Producer::new(kafka, "dispatch")?;
 
     let api = api::Api::start(
@@ -355,7 +356,7 @@ impl Stage<'_> {
             for r in &records {
                 match self
                     .codec
-                    .decode::<WorkOrderEvent>(r.payload.as_deref().unwrap_or_default())
+                    .decode_waiting::<WorkOrderEvent>(r.payload.as_deref().unwrap_or_default())
                     .await
                 {
                     Ok(e) => events.push(e),
@@ -410,7 +411,8 @@ impl Stage<'_> {
         self.summary.dead_lettered += 1;
     }
 
-    /// The value of `record`, or `None` once it is dead-lettered as undecodable.
+    /// The value of `record`, or `None` once it is dead-lettered as undecodable (a registry
+    /// outage is waited out, never taken for a bad record).
     async fn decode<T: cityops_avro::TopicValue>(
         &mut self,
         record: &Record,
@@ -418,7 +420,7 @@ impl Stage<'_> {
     ) -> Option<T> {
         match self
             .codec
-            .decode(record.payload.as_deref().unwrap_or_default())
+            .decode_waiting(record.payload.as_deref().unwrap_or_default())
             .await
         {
             Ok(v) => Some(v),
@@ -476,7 +478,7 @@ impl Stage<'_> {
             self.publish(std::slice::from_ref(event)).await;
         }
         let topic = self.kafka.topics.outcomes.as_str();
-        match self.codec.encode(topic, &outcome).await {
+        match self.codec.encode_waiting(topic, &outcome).await {
             Ok(bytes) => {
                 self.send(OutRecord::new(topic, command.command_id.as_str(), bytes))
                     .await
@@ -508,7 +510,7 @@ impl Stage<'_> {
             let key = event.order.street_key.clone();
             let transition = match self
                 .codec
-                .encode(&self.kafka.topics.workorder_events, event)
+                .encode_waiting(&self.kafka.topics.workorder_events, event)
                 .await
             {
                 Ok(bytes) => {
@@ -560,7 +562,7 @@ impl Stage<'_> {
                         tracing::warn!(%topic, error = %e, "could not create a department's topics");
                     }
                 }
-                match self.codec.encode(&topic, &event.order).await {
+                match self.codec.encode_waiting(&topic, &event.order).await {
                     Ok(bytes) => {
                         self.send(OutRecord::new(topic, event.order_id.as_str(), bytes))
                             .await
