@@ -446,17 +446,43 @@ fn enricher(config: &CityopsConfig) -> Result<cityops_enrich::Enricher> {
 fn dry_run(config: &CityopsConfig, input: &std::path::Path) -> Result<()> {
     let enricher = enricher(config)?;
     let rules = &config.ingest.rules;
+    let policy = cityops_dispatch::Policy::new(
+        (*enricher.catalogue()).clone(),
+        load_calendar(config)?,
+        config.dispatch.merge,
+    );
+    let route = |incident: &cityops_core::Incident| {
+        cityops_dispatch::route_incident(&policy, incident).map(|r| cityops_enrich::OrderRoute {
+            owner: r.owner.to_string(),
+            co_departments: r.co_departments.iter().map(ToString::to_string).collect(),
+            reason: r.reason,
+        })
+    };
     let stdout = std::io::stdout().lock();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default();
     let summary = if input == std::path::Path::new("-") {
-        cityops_enrich::dry_run(&enricher, rules, std::io::stdin().lock(), stdout, now)
+        cityops_enrich::dry_run(
+            &enricher,
+            rules,
+            &route,
+            std::io::stdin().lock(),
+            stdout,
+            now,
+        )
     } else {
         let file =
             std::fs::File::open(input).with_context(|| format!("opening {}", input.display()))?;
-        cityops_enrich::dry_run(&enricher, rules, std::io::BufReader::new(file), stdout, now)
+        cityops_enrich::dry_run(
+            &enricher,
+            rules,
+            &route,
+            std::io::BufReader::new(file),
+            stdout,
+            now,
+        )
     }
     .context("writing the decisions")?;
     eprintln!(

@@ -1,11 +1,11 @@
 //! `cityops dry-run`: the catalogue author's test bench. Each NDJSON line (a 12345 ticket or
 //! an IoT reading, as integrators send them) goes through exactly the code the services run —
-//! ingest's validation and normalisation, enrichment, routing — with no Kafka and no
+//! ingest's validation and normalisation, enrichment, and dispatch's routing (handed in as an
+//! [`OrderRouter`], since dispatch sits downstream of this crate) — with no Kafka and no
 //! ClickHouse, and comes out as one NDJSON decision. A bad line prints an `error` object for
 //! that line and the run goes on.
 
-use cityops_core::routing::route;
-use cityops_core::Source;
+use cityops_core::{Incident, Source};
 use cityops_ingest::pii::ReporterKey;
 use cityops_ingest::raw::{reading_to_event, ticket_to_event, IntakeRules};
 use serde::Serialize;
@@ -13,6 +13,18 @@ use serde_json::Value;
 use std::io::{BufRead, Write};
 
 use crate::enricher::{Enriched, Enricher};
+
+/// Where dispatch would send an order for an incident, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRoute {
+    pub owner: String,
+    pub co_departments: Vec<String>,
+    pub reason: String,
+}
+
+/// Dispatch's routing of a new order (`cityops_dispatch::route_incident` in the `cityops`
+/// binary): `None` when the incident opens no order.
+pub type OrderRouter<'a> = &'a dyn Fn(&Incident) -> Option<OrderRoute>;
 
 /// One line's decision.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -43,6 +55,7 @@ pub struct DryRunSummary {
 pub fn decide(
     enricher: &Enricher,
     rules: &IntakeRules,
+    router: OrderRouter<'_>,
     line: &str,
     now_ms: i64,
 ) -> Result<DryRunDecision, String> {
@@ -58,24 +71,28 @@ pub fn decide(
     let (enriched, why) = enricher.enrich(&event, now_ms).map_err(|e| e.to_string())?;
     Ok(match enriched {
         Enriched::Incident(i) => {
-            let routing = route(&enricher.catalogue(), &i.category, i.street_name.as_deref());
+            let order = router(&i);
+            let reason = match &order {
+                Some(o) => format!("{why}; {}", o.reason),
+                None => format!("{why}; not actionable: no work order"),
+            };
+            let (department, co_departments) = match order {
+                Some(o) => (Some(o.owner), o.co_departments),
+                None => (None, Vec::new()),
+            };
             DryRunDecision {
                 source_id: event.source_id,
                 scenario: Some(i.scenario.to_string()),
                 category: Some(i.category.to_string()),
                 severity: Some(i.severity.as_str().to_owned()),
                 actionable: i.actionable,
-                department: routing.owner.map(|d| d.to_string()),
-                co_departments: routing
-                    .co_departments
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect(),
+                department,
+                co_departments,
                 district: i.district_name.clone(),
                 street: i.street_name.clone(),
                 grid: i.grid_code.clone(),
                 confidence: Some(i.classification.confidence),
-                reason: format!("{why}; {}", routing.reason),
+                reason,
             }
         }
         Enriched::Telemetry(r) => DryRunDecision {
@@ -99,6 +116,7 @@ pub fn decide(
 pub fn dry_run(
     enricher: &Enricher,
     rules: &IntakeRules,
+    router: OrderRouter<'_>,
     input: impl BufRead,
     mut output: impl Write,
     now_ms: i64,
@@ -110,7 +128,7 @@ pub fn dry_run(
             continue;
         }
         summary.lines += 1;
-        let out = match decide(enricher, rules, &line, now_ms) {
+        let out = match decide(enricher, rules, router, &line, now_ms) {
             Ok(d) => {
                 summary.decisions += 1;
                 serde_json::to_string(&d)

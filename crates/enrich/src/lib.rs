@@ -7,6 +7,6 @@ mod dry_run;
 mod enricher;
 mod service;
 
-pub use dry_run::{decide, dry_run, DryRunDecision, DryRunSummary};
+pub use dry_run::{decide, dry_run, DryRunDecision, DryRunSummary, OrderRoute, OrderRouter};
 pub use enricher::{EnrichConfig, EnrichError, Enriched, Enricher, LoadError};
 pub use service::{handle, run, EnrichServiceError};

@@ -1,9 +1,10 @@
 //! Enrichment on the shipped configuration: catalogue, generated Shenyang geography, trained
 //! model and life-safety rules.
 
+use cityops_core::calendar::GovernmentCalendar;
 use cityops_core::catalogue::Catalogue;
 use cityops_core::*;
-use cityops_enrich::{dry_run, EnrichConfig, Enriched, Enricher};
+use cityops_enrich::{dry_run, EnrichConfig, Enriched, Enricher, OrderRoute};
 use cityops_ingest::raw::IntakeRules;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -141,10 +142,24 @@ fn dry_run_prints_one_decision_per_line_and_goes_on_after_a_bad_one() {
         r#"{"device_id": "SY-PK-1", "device_type": "parking_sensor", "ts": "2026-11-21T08:15:00+08:00", "metrics": {"occupied": 1}}"#,
     ]
     .join("\n");
+    // Dispatch's own routing, as the `cityops dry-run` binary hands it in.
+    let policy = cityops_dispatch::Policy::new(
+        (*enricher().catalogue()).clone(),
+        GovernmentCalendar::load(root().join("config/calendar.toml")).expect("calendar"),
+        cityops_dispatch::MergeConfig::default(),
+    );
+    let route = |incident: &Incident| {
+        cityops_dispatch::route_incident(&policy, incident).map(|r| OrderRoute {
+            owner: r.owner.to_string(),
+            co_departments: r.co_departments.iter().map(ToString::to_string).collect(),
+            reason: r.reason,
+        })
+    };
     let mut out = Vec::new();
     let summary = dry_run(
         enricher(),
         &IntakeRules::default(),
+        &route,
         input.as_bytes(),
         &mut out,
         NOW,
@@ -171,6 +186,9 @@ fn dry_run_prints_one_decision_per_line_and_goes_on_after_a_bad_one() {
         "{}",
         lines[0]
     );
+    // The street office is the one of the incident's street, as dispatch assigns it.
+    let co = lines[0]["co_departments"].to_string();
+    assert!(co.contains("street_office.210"), "{}", lines[0]);
     assert_eq!(lines[1]["category"], "waterlogging");
     assert_eq!(lines[1]["department"], "water");
     assert_eq!(
