@@ -12,7 +12,7 @@ use cityops_e2e::doc_examples::{examples, matches, Example};
 use cityops_e2e::kafka_config;
 use cityops_e2e::orders::{by_order, incident, produce, transitions};
 use cityops_e2e::platform::{Platform, Spec};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 const CITYOPS: &str = env!("CARGO_BIN_EXE_cityops-under-test");
@@ -322,6 +322,38 @@ async fn every_example_of_the_department_guide_works_and_the_chain_holds() {
         answer["history"][13]["hash"].as_str(),
         Some(chain[13].hash.as_str())
     );
+
+    // The command centre's city-wide lists filter by the order's status as it stands now.
+    let city_list = |status: &'static str, token: &'static str| {
+        let (client, url) = (client.clone(), platform.dispatch_url.clone());
+        async move {
+            let resp = client
+                .get(format!("{url}/v1/orders?status={status}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("GET /v1/orders");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.expect("JSON"))
+        }
+    };
+    let (status, closed) = city_list("closed", COMMAND_CENTER_TOKEN).await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(
+        closed["orders"][0]["order_id"],
+        order_id.as_str(),
+        "{closed}"
+    );
+    for filter in ["open", "returned", "dispatched"] {
+        let (status, list) = city_list(filter, COMMAND_CENTER_TOKEN).await;
+        assert_eq!(
+            (status, list["orders"].clone()),
+            (200, json!([])),
+            "{filter}"
+        );
+    }
+    let (status, refused) = city_list("returned", "gas-demo-token").await;
+    assert_eq!(status, 403, "{refused}");
     platform.stop().await;
 }
 

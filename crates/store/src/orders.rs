@@ -132,6 +132,35 @@ pub async fn department_orders(
         .collect()
 }
 
+/// The orders of every department in `status` as they stand now, most recently changed
+/// first, at most `limit`: the command centre's view (its queue of returned orders is
+/// `StatusFilter::Only("returned")`).
+pub async fn city_orders(
+    client: &clickhouse::Client,
+    status: &StatusFilter,
+    limit: usize,
+) -> Result<Vec<WorkOrder>, ReadError> {
+    // With FINAL, WHERE filters the orders as they stand (each order's latest version).
+    let filter = match status {
+        StatusFilter::Open => "WHERE status != 'closed'",
+        StatusFilter::All => "",
+        StatusFilter::Only(_) => "WHERE status = ?",
+    };
+    let mut query = client.query(&format!(
+        "SELECT ?fields FROM workorders FINAL {filter} ORDER BY updated_at_ms DESC, order_id LIMIT ?"
+    ));
+    if let StatusFilter::Only(s) = status {
+        query = query.bind(s.as_str());
+    }
+    query
+        .bind(limit as u64)
+        .fetch_all::<WorkOrderRow>()
+        .await?
+        .into_iter()
+        .map(WorkOrder::try_from)
+        .collect()
+}
+
 /// One order as it stands now.
 pub async fn order(
     client: &clickhouse::Client,

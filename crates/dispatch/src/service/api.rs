@@ -2,6 +2,8 @@
 //!
 //! - `GET /v1/departments/{dept}/orders`: the orders a department owns or works on, from
 //!   ClickHouse (`workorders`, as the sink wrote it; a second or two behind the topic).
+//! - `GET /v1/orders`: every department's orders, for the command centre only (its queue of
+//!   returned orders is `?status=returned`).
 //! - `GET /v1/orders/{id}`: one order and its whole history (rejected attempts included).
 //! - `POST /v1/orders/{id}/{action}`: an [`OrderCommand`] of the caller. It goes to the
 //!   commands topic, keyed by the order's street key, so the one dispatch instance that owns
@@ -100,6 +102,7 @@ impl Api {
     pub fn router(self) -> Router {
         Router::new()
             .route("/v1/departments/{dept}/orders", get(list_orders))
+            .route("/v1/orders", get(list_city_orders))
             .route("/v1/orders/{order_id}", get(get_order))
             .route("/v1/orders/{order_id}/{action}", post(post_command))
             .with_state(self)
@@ -204,6 +207,38 @@ const STATUSES: [&str; 8] = [
     "reopened",
 ];
 
+/// The status filter and limit of a list request, or the 400 that says what is wrong.
+fn list_params(
+    route: &'static str,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<(StatusFilter, usize), Problem> {
+    let bad = |message: String| {
+        count(route, 400);
+        Problem(StatusCode::BAD_REQUEST, message)
+    };
+    let Query(query) = query.map_err(|e| {
+        bad(format!(
+            "{e}: the parameters are status (open, all or a status) and limit (1–{MAX_LIST})"
+        ))
+    })?;
+    let status = match query.status.as_deref() {
+        None | Some("open") => StatusFilter::Open,
+        Some("all") => StatusFilter::All,
+        Some(s) if STATUSES.contains(&s) => StatusFilter::Only(s.to_owned()),
+        Some(s) => {
+            return Err(bad(format!(
+                "unknown status {s:?}: use open, all or one of {}",
+                STATUSES.join(", ")
+            )))
+        }
+    };
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_LIST).contains(&limit) {
+        return Err(bad(format!("limit must be 1–{MAX_LIST}")));
+    }
+    Ok((status, limit))
+}
+
 async fn list_orders(
     State(api): State<Api>,
     Path(dept): Path<String>,
@@ -212,38 +247,7 @@ async fn list_orders(
 ) -> Result<Response, Problem> {
     const ROUTE: &str = "list_orders";
     let actor = api.authenticate(&headers, ROUTE)?;
-    let Query(query) = query.map_err(|e| {
-        count(ROUTE, 400);
-        Problem(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "{e}: the parameters are status (open, all or a status) and limit (1–{MAX_LIST})"
-            ),
-        )
-    })?;
-    let status = match query.status.as_deref() {
-        None | Some("open") => StatusFilter::Open,
-        Some("all") => StatusFilter::All,
-        Some(s) if STATUSES.contains(&s) => StatusFilter::Only(s.to_owned()),
-        Some(s) => {
-            count(ROUTE, 400);
-            return Err(Problem(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "unknown status {s:?}: use open, all or one of {}",
-                    STATUSES.join(", ")
-                ),
-            ));
-        }
-    };
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_LIST).contains(&limit) {
-        count(ROUTE, 400);
-        return Err(Problem(
-            StatusCode::BAD_REQUEST,
-            format!("limit must be 1–{MAX_LIST}"),
-        ));
-    }
+    let (status, limit) = list_params(ROUTE, query)?;
     if !api.may_read(&actor, &dept) {
         return Err(forbidden(
             ROUTE,
@@ -256,6 +260,31 @@ async fn list_orders(
         .map_err(|e| unavailable(ROUTE, e))?;
     count(ROUTE, 200);
     Ok(Json(json!({ "department": dept, "orders": list })).into_response())
+}
+
+/// Every department's orders: the command centre's view (e.g. its queue of returned orders,
+/// `?status=returned`).
+async fn list_city_orders(
+    State(api): State<Api>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    const ROUTE: &str = "list_city_orders";
+    let actor = api.authenticate(&headers, ROUTE)?;
+    let (status, limit) = list_params(ROUTE, query)?;
+    if !matches!(actor, Actor::CommandCenter) {
+        let id = actor.id(&api.command_center);
+        return Err(forbidden(
+            ROUTE,
+            id,
+            &format!("every department's orders (yours: /v1/departments/{id}/orders)"),
+        ));
+    }
+    let list = orders::city_orders(&api.clickhouse, &status, limit)
+        .await
+        .map_err(|e| unavailable(ROUTE, e))?;
+    count(ROUTE, 200);
+    Ok(Json(json!({ "orders": list })).into_response())
 }
 
 async fn get_order(
