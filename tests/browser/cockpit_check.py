@@ -8,7 +8,7 @@ implemented here.
     python3 tests/browser/cockpit_check.py --url http://127.0.0.1:PORT/?district=210106 \\
         [--chromium /usr/bin/chromium] [--screenshot out.png] [--window 1920x1080] \\
         [--timeout 5] [--ready-file PATH] [--go-file PATH] \\
-        [--expect-feed ID]... [--expect-count SCENARIO=N]... [--verbose]
+        [--expect-feed ID]... [--expect-count SCENARIO=N]... [--expect-grid CODE]... [--verbose]
 
 1. starts `chromium --headless=new` with a fresh profile in a temporary directory and reads the
    DevTools address from its stderr (`DevTools listening on ws://...`);
@@ -24,7 +24,9 @@ implemented here.
 5. from the moment the go-file appears, polls every 100 ms, all against the same clock and each
    for up to --timeout seconds: every --expect-feed ID (`[data-testid=feed] [data-id=ID]`) and
    every --expect-count SCENARIO=N (`[data-testid=scenario-counts] [data-scenario=SCENARIO]
-   [data-field=today]` showing a number >= N; note the page refreshes these counts every 15 s);
+   [data-field=today]` showing a number >= N; note the page refreshes these counts every 15 s)
+   and every --expect-grid CODE (the map draws grid CODE, `.grid[data-code=CODE]`, shaded: a
+   class q1..q5);
 6. takes a PNG screenshot (--screenshot), closes Chromium (Browser.close, killed after 5 s) and
    removes the profile.
 
@@ -33,8 +35,9 @@ It prints one JSON object on stdout:
     {"console_errors": ["..."], "external_requests": ["https://..."],
      "failed_local_requests": [{"url": "...", "error": "net::ERR_ABORTED", "canceled": true}],
      "feed_seen_ms": {"ID": 123 or null}, "counts_seen_ms": {"SCENARIO": 456 or null},
-     "counts_final": {"SCENARIO": "41" or null}, "screenshot": "path" or null,
-     "title": "...", "ready_ms": 870, "viewport": [1920, 1080]}
+     "grids_seen_ms": {"CODE": 789 or null}, "counts_final": {"SCENARIO": "41" or null},
+     "map": {"title": "...", "grids": 52, "shaded_grids": ["CODE"]}, "href": "...",
+     "screenshot": "path" or null, "title": "...", "ready_ms": 870, "viewport": [1920, 1080]}
 
 `*_seen_ms` are milliseconds from the go-file's appearance to the poll that saw the item (null:
 not within --timeout). It exits 0 whenever the check could run (the caller judges the figures);
@@ -714,7 +717,14 @@ WATCH_JS = """((ids, scenarios) => {
       '"] [data-field=today]');
     counts[s] = cell ? cell.textContent.trim() : null;
   }
-  return { seen, counts, title: document.title, viewport: [innerWidth, innerHeight] };
+  const grids = [...document.querySelectorAll('[data-testid=map] .grid')];
+  const title = document.getElementById('map-title');
+  const map = {
+    title: title ? title.textContent.trim() : null,
+    grids: grids.length,
+    shaded_grids: grids.filter((g) => /\\bq[1-5]\\b/.test(g.getAttribute('class') || '')).map((g) => g.dataset.code),
+  };
+  return { seen, counts, map, href: location.href, title: document.title, viewport: [innerWidth, innerHeight] };
 })(%s, %s)"""
 
 
@@ -858,6 +868,7 @@ class Check:
         wanted = dict(args.expect_count)
         feed_seen = {i: None for i in ids}
         counts_seen = {s: None for s in wanted}
+        grids_seen = {g: None for g in dict.fromkeys(args.expect_grid)}
         expression = WATCH_JS % (json.dumps(ids), json.dumps(list(wanted)))
         deadline = t0 + args.timeout
         while True:
@@ -879,12 +890,16 @@ class Check:
                     if counts_seen[s] is None and v is not None and v >= n:
                         counts_seen[s] = ms
                         log(f"count {s} = {v} >= {n} after {ms} ms")
-            done = all(v is not None for v in feed_seen.values()) and all(v is not None for v in counts_seen.values())
+                for g in grids_seen:
+                    if grids_seen[g] is None and g in result["map"]["shaded_grids"]:
+                        grids_seen[g] = ms
+                        log(f"grid {g} shaded after {ms} ms")
+            done = all(v is not None for seen in (feed_seen, counts_seen, grids_seen) for v in seen.values())
             if done or time.monotonic() >= deadline:
                 break
             time.sleep(max(0.0, POLL_S - (time.monotonic() - tick)))
         final = self.evaluate(expression)
-        return feed_seen, counts_seen, final
+        return feed_seen, counts_seen, grids_seen, final
 
     def screenshot(self):
         path = self.args.screenshot
@@ -904,7 +919,7 @@ class Check:
         self.open_page()
         ready_ms = self.load_and_wait_ready()
         t0 = self.wait_go()
-        feed_seen, counts_seen, final = self.watch(t0)
+        feed_seen, counts_seen, grids_seen, final = self.watch(t0)
         shot = self.screenshot()
         console_errors, external, failed = self.recorder.snapshot()
         return {
@@ -913,7 +928,10 @@ class Check:
             "failed_local_requests": failed,
             "feed_seen_ms": feed_seen,
             "counts_seen_ms": counts_seen,
+            "grids_seen_ms": grids_seen,
             "counts_final": final["counts"],
+            "map": final["map"],
+            "href": final["href"],
             "screenshot": shot,
             "title": final["title"],
             "ready_ms": ready_ms,
@@ -989,6 +1007,7 @@ def parse_args(argv):
     p.add_argument("--go-file", help="measuring starts when this file exists")
     p.add_argument("--expect-feed", action="append", default=[], metavar="ID", help="a feed item's data-id")
     p.add_argument("--expect-count", action="append", default=[], type=expect_count, metavar="SCENARIO=N")
+    p.add_argument("--expect-grid", action="append", default=[], metavar="CODE", help="a grid the map shades")
     p.add_argument("--ready-timeout", type=seconds, default=20.0, help="load + ready budget (default 20 s)")
     p.add_argument("--go-timeout", type=seconds, default=60.0, help="wait for the go-file (default 60 s)")
     p.add_argument("--start-timeout", type=seconds, default=20.0, help="chromium start-up (default 20 s)")

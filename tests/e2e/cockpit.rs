@@ -111,7 +111,7 @@ async fn the_cockpit_answers_from_the_stack_streams_live_and_refuses_hostile_par
 
     // Three reports: a gas leak and a heating failure in 铁西区/沈河区, and one for triage.
     let now = now_ms();
-    let gas = incident(
+    let mut gas = incident(
         "CK-GAS",
         "gas_leak",
         "emergency",
@@ -120,6 +120,7 @@ async fn the_cockpit_answers_from_the_stack_streams_live_and_refuses_hostile_par
         (41.7962, 123.3589),
         now - 120_000,
     );
+    gas.grid_code = Some("210106001003".into());
     let heat = incident(
         "CK-HEAT",
         "heating",
@@ -327,6 +328,34 @@ async fn the_cockpit_answers_from_the_stack_streams_live_and_refuses_hostile_par
         v["streets"],
         serde_json::json!([{"street_code": "210106001", "open_incidents": 1}])
     );
+    // A street's grids: their boundaries, and its open incidents by grid.
+    let (s, v) = get(&client, &format!("{base}/api/v1/grids?street=210106001")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v,
+        serde_json::json!({"street_code": "210106001",
+                           "grids": [{"grid_code": "210106001003", "open_incidents": 1}]})
+    );
+    let (_, v) = get(
+        &client,
+        &format!("{base}/api/v1/grids?street=210106001&scenario=utilities"),
+    )
+    .await;
+    assert_eq!(v["grids"], serde_json::json!([]));
+    let (s, v) = get(
+        &client,
+        &format!("{base}/api/v1/geo/grids?street=210106001"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let grids = v["features"].as_array().expect("features");
+    assert!(grids.len() > 5, "兴华街道 has its grids: {}", grids.len());
+    assert!(grids
+        .iter()
+        .all(|g| g["properties"]["parent_code"] == "210106001"));
+    assert!(grids
+        .iter()
+        .any(|g| g["properties"]["code"] == "210106001003"));
 
     // Hostile parameters: 400, and not one query run for any of them.
     let queries_before = counter(
@@ -353,6 +382,12 @@ async fn the_cockpit_answers_from_the_stack_streams_live_and_refuses_hostile_par
         "/api/v1/orders/triage?district=210106",
         "/api/v1/meta?x=1",
         "/api/v1/geo/streets?district=210106",
+        "/api/v1/grids",
+        "/api/v1/grids?street=210106",
+        "/api/v1/grids?street=210106999",
+        "/api/v1/grids?district=210106&street=210106001",
+        "/api/v1/geo/grids",
+        "/api/v1/geo/grids?street=2101060011",
         "/api/v1/stream?district=210106",
     ] {
         let (s, v) = get(&client, &format!("{base}{path}")).await;
@@ -442,6 +477,8 @@ async fn the_cockpit_answers_from_the_stack_streams_live_and_refuses_hostile_par
         "/api/v1/stream",
         "/api/v1/geo/districts",
         "/api/v1/geo/streets",
+        "/api/v1/geo/grids",
+        "/api/v1/grids",
     ] {
         assert!(openapi["paths"][path].is_object(), "{path} in openapi.json");
     }
@@ -459,8 +496,9 @@ async fn the_cockpit_answers_from_the_stack_streams_live_and_refuses_hostile_par
 /// The page in headless Chromium (Debian's `chromium`, installed by `make setup`), driven over
 /// the DevTools protocol by `tests/browser/cockpit_check.py`: it loads with no console error
 /// and no request leaving 127.0.0.1, and an incident and an escalation produced after it
-/// loaded show in the feed and the counts within 5 s. The screenshot is written to
-/// `target/cockpit/wall.png` for a person to look at.
+/// loaded show in the feed and the counts within 5 s. Then a link to one street shows that
+/// street's grids, the incident's grid shaded. The screenshots are written to
+/// `target/cockpit/wall.png` and `street.png` for a person to look at.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wall_page_shows_new_incidents_and_escalations_within_five_seconds() {
     let chromium = std::path::Path::new("/usr/bin/chromium");
@@ -478,7 +516,7 @@ async fn the_wall_page_shows_new_incidents_and_escalations_within_five_seconds()
     .await;
 
     let now = now_ms();
-    let leak = incident(
+    let mut leak = incident(
         "WALL-GAS",
         "gas_leak",
         "emergency",
@@ -487,6 +525,7 @@ async fn the_wall_page_shows_new_incidents_and_escalations_within_five_seconds()
         (41.7962, 123.3589),
         now - 5_000,
     );
+    leak.grid_code = Some("210106001003".into());
     let mut order = work_order(
         "WO-210106001-00000000ba11",
         &leak,
@@ -499,32 +538,31 @@ async fn the_wall_page_shows_new_incidents_and_escalations_within_five_seconds()
     warning.warning = Some(WarningLevel::Yellow);
     warning.deadline = Some(DeadlineKind::Accept);
 
-    let root = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    let out = root.join("target/cockpit");
+    let out = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/cockpit"));
     std::fs::create_dir_all(&out).expect("target/cockpit");
     let scratch = std::env::temp_dir().join(cityops_testkit::unique_name("wall"));
     std::fs::create_dir_all(&scratch).expect("scratch dir");
     let (ready, go) = (scratch.join("ready"), scratch.join("go"));
     let screenshot = out.join("wall.png");
-    let checker = tokio::process::Command::new("python3")
-        .arg(root.join("tests/browser/cockpit_check.py"))
-        .args(["--url", &format!("{base}/?district=210106")])
-        .args(["--chromium", "/usr/bin/chromium"])
-        .arg("--screenshot")
-        .arg(&screenshot)
-        .args(["--window", "1920x1080", "--timeout", "5"])
-        .arg("--ready-file")
-        .arg(&ready)
-        .arg("--go-file")
-        .arg(&go)
-        .args(["--expect-feed", &leak.incident_id])
-        .args(["--expect-feed", &warning.transition_id])
-        .args(["--expect-count", "emergency=1"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python3 runs the browser checker");
+    let mut args = vec![
+        "--url".to_owned(),
+        format!("{base}/?district=210106"),
+        "--timeout".to_owned(),
+        "5".to_owned(),
+        "--expect-count".to_owned(),
+        "emergency=1".to_owned(),
+    ];
+    for (flag, path) in [
+        ("--screenshot", &screenshot),
+        ("--ready-file", &ready),
+        ("--go-file", &go),
+    ] {
+        args.extend([flag.to_owned(), path.display().to_string()]);
+    }
+    for id in [&leak.incident_id, &warning.transition_id] {
+        args.extend(["--expect-feed".to_owned(), id.clone()]);
+    }
+    let checker = browser_check(&args);
     cityops_testkit::eventually(
         "the page ready in Chromium",
         Duration::from_secs(60),
@@ -553,7 +591,83 @@ async fn the_wall_page_shows_new_incidents_and_escalations_within_five_seconds()
     .await;
     std::fs::write(&go, b"go").expect("go file");
 
-    let output = tokio::time::timeout(Duration::from_secs(60), checker.wait_with_output())
+    let report = browser_report(checker).await;
+    for id in [&leak.incident_id, &warning.transition_id] {
+        let ms = report["feed_seen_ms"][id.as_str()].as_f64();
+        assert!(
+            ms.is_some_and(|ms| ms <= 5_000.0),
+            "{id} not in the feed within 5 s: {report:#}"
+        );
+    }
+    let counted = report["counts_seen_ms"]["emergency"].as_f64();
+    assert!(
+        counted.is_some_and(|ms| ms <= 5_000.0),
+        "the emergency count did not show the incident within 5 s: {report:#}"
+    );
+    assert!(screenshot.exists(), "{report:#}");
+    eprintln!("screenshot of the wall: {}", screenshot.display());
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    // A link to one street (its district follows): the street's grids, the leak's shaded.
+    cityops_testkit::eventually(
+        "the leak's grid counted",
+        Duration::from_secs(60),
+        || async {
+            let (_, v) = get(&client, &format!("{base}/api/v1/grids?street=210106001")).await;
+            (v["grids"][0]["grid_code"] == "210106001003").then_some(())
+        },
+    )
+    .await;
+    let street_shot = out.join("street.png");
+    let report = browser_report(browser_check(&[
+        "--url".to_owned(),
+        format!("{base}/?street=210106001"),
+        "--timeout".to_owned(),
+        "20".to_owned(),
+        "--expect-grid".to_owned(),
+        "210106001003".to_owned(),
+        "--screenshot".to_owned(),
+        street_shot.display().to_string(),
+    ]))
+    .await;
+    assert!(
+        report["grids_seen_ms"]["210106001003"].is_number(),
+        "the leak's grid is not shaded: {report:#}"
+    );
+    assert!(report["map"]["grids"].as_u64() > Some(5), "{report:#}");
+    assert_eq!(
+        report["map"]["shaded_grids"],
+        serde_json::json!(["210106001003"])
+    );
+    assert_eq!(report["map"]["title"], "铁西区 兴华街道态势", "{report:#}");
+    assert!(
+        report["href"]
+            .as_str()
+            .is_some_and(|h| h.contains("district=210106") && h.contains("street=210106001")),
+        "{report:#}"
+    );
+    eprintln!("screenshot of a street: {}", street_shot.display());
+    platform.stop().await;
+}
+
+/// Starts `tests/browser/cockpit_check.py` in Debian's Chromium, at 1920×1080, with `args`.
+fn browser_check(args: &[String]) -> tokio::process::Child {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/cockpit_check.py");
+    tokio::process::Command::new("python3")
+        .arg(script)
+        .args(["--chromium", "/usr/bin/chromium", "--window", "1920x1080"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 runs the browser checker")
+}
+
+/// The checker's report, once it has checked that the page logged no console error and asked
+/// nothing of any host but the cockpit.
+async fn browser_report(checker: tokio::process::Child) -> Value {
+    let output = tokio::time::timeout(Duration::from_secs(90), checker.wait_with_output())
         .await
         .expect("the checker finishes")
         .expect("checker output");
@@ -574,20 +688,5 @@ async fn the_wall_page_shows_new_incidents_and_escalations_within_five_seconds()
         serde_json::json!([]),
         "{report:#}"
     );
-    for id in [&leak.incident_id, &warning.transition_id] {
-        let ms = report["feed_seen_ms"][id.as_str()].as_f64();
-        assert!(
-            ms.is_some_and(|ms| ms <= 5_000.0),
-            "{id} not in the feed within 5 s: {report:#}"
-        );
-    }
-    let counted = report["counts_seen_ms"]["emergency"].as_f64();
-    assert!(
-        counted.is_some_and(|ms| ms <= 5_000.0),
-        "the emergency count did not show the incident within 5 s: {report:#}"
-    );
-    assert!(screenshot.exists(), "{report:#}");
-    eprintln!("screenshot of the wall: {}", screenshot.display());
-    let _ = std::fs::remove_dir_all(&scratch);
-    platform.stop().await;
+    report
 }

@@ -303,9 +303,10 @@
       districts: new Map(), // code → name
       streets: new Map(), // code → { name, parent }
     },
-    filters: { district: '', scenario: '' },
+    filters: { district: '', street: '', scenario: '' },
     geo: null, // prepared GeoJSON, see prepareGeo()
-    data: { summary: null, scenarios: null, streets: null, incidents: [] },
+    grids: null, // { street, features }: the grids of the selected street, see loadGrids()
+    data: { summary: null, scenarios: null, streets: null, grids: null, incidents: [] },
     failed: new Map(), // source name → message, for the banner and the stale panels
     lastSuccessMs: 0,
     refreshTimer: 0,
@@ -322,6 +323,7 @@
     summary: 'panel-kpis',
     scenarios: 'panel-scenarios',
     streets: 'panel-map',
+    grids: 'panel-map',
     incidents: 'panel-map',
     overdue: 'panel-overdue',
     triage: 'panel-triage',
@@ -329,13 +331,17 @@
 
   function readFiltersFromUrl() {
     const q = new URLSearchParams(location.search);
-    state.filters = { district: q.get('district') || '', scenario: q.get('scenario') || '' };
+    state.filters = {
+      district: q.get('district') || '',
+      street: q.get('street') || '',
+      scenario: q.get('scenario') || '',
+    };
   }
 
   /** The URL always says what the wall shows (replaceState: no history entry per change). */
   function writeFiltersToUrl() {
     const q = new URLSearchParams(location.search);
-    for (const key of ['district', 'scenario']) {
+    for (const key of ['district', 'street', 'scenario']) {
       if (state.filters[key]) q.set(key, state.filters[key]);
       else q.delete(key);
     }
@@ -343,12 +349,30 @@
     history.replaceState(history.state, '', location.pathname + (query ? `?${query}` : '') + location.hash);
   }
 
-  /** Drops filter values the catalogue does not know (an old link): the server would refuse them. */
+  /**
+   * Drops filter values the catalogue or the geography does not know (an old link): the server
+   * would refuse them. A street belongs to the selected district (a street alone selects its
+   * district); until the geography is loaded, a street of the district's code is kept.
+   */
   function validFilters(filters) {
+    const known = state.names.streets.get(filters.street);
+    const shaped = /^\d{9}$/.test(filters.street);
+    const parent = known ? known.parent : !state.geo && shaped ? filters.street.slice(0, 6) : '';
+    const district = state.names.districts.has(filters.district)
+      ? filters.district
+      : state.names.districts.has(parent)
+        ? parent
+        : '';
+    const streetOk = state.geo ? Boolean(known) && known.parent === district : shaped;
     return {
-      district: state.names.districts.has(filters.district) ? filters.district : '',
+      district,
+      street: district && streetOk ? filters.street : '',
       scenario: state.names.scenarios.has(filters.scenario) ? filters.scenario : '',
     };
+  }
+
+  function sameFilters(a, b) {
+    return a.district === b.district && a.street === b.street && a.scenario === b.scenario;
   }
 
   function matchesFilters(item) {
@@ -358,18 +382,25 @@
 
   /** Changes the filters: URL, controls, what can be redrawn at once, then refetches. */
   function setFilters(patch) {
-    const next = validFilters({ ...state.filters, ...patch });
-    if (next.district === state.filters.district && next.scenario === state.filters.scenario) {
+    // Another district leaves the street behind.
+    const street = 'district' in patch && !('street' in patch) ? { street: '' } : {};
+    const next = validFilters({ ...state.filters, ...street, ...patch });
+    if (sameFilters(next, state.filters)) {
       syncControls();
       return;
     }
-    const districtChanged = next.district !== state.filters.district;
+    const placeChanged = next.district !== state.filters.district || next.street !== state.filters.street;
+    const streetChanged = next.street !== state.filters.street;
     state.filters = next;
     writeFiltersToUrl();
     syncControls();
     updateTitles();
     markScenarioSelection();
-    if (districtChanged) renderMap();
+    if (streetChanged) {
+      state.data.grids = null;
+      loadGrids();
+    }
+    if (placeChanged) renderMap();
     else renderMapData();
     renderFeed();
     refresh();
@@ -426,8 +457,9 @@
   }
 
   function updateTitles() {
-    const { district, scenario } = state.filters;
-    let title = `${district ? districtName(district) : '全市'}态势`;
+    const { district, street, scenario } = state.filters;
+    const streetName = street ? (state.names.streets.get(street) || { name: street }).name : '';
+    let title = `${district ? districtName(district) : '全市'}${streetName ? ` ${streetName}` : ''}态势`;
     if (scenario) title += ` · ${scenarioName(scenario)}`;
     $('map-title').textContent = title;
   }
@@ -516,7 +548,7 @@
     rebuildFeed();
 
     const valid = validFilters(state.filters);
-    if (valid.district !== state.filters.district || valid.scenario !== state.filters.scenario) {
+    if (!sameFilters(valid, state.filters)) {
       // Only before the first refresh, or when the catalogue dropped what was selected.
       state.filters = valid;
       writeFiltersToUrl();
@@ -809,9 +841,40 @@
     const [districts, streets] = await Promise.all([getJSON('geo/districts'), getJSON('geo/streets')]);
     state.geo = prepareGeo(districts, streets);
     $('map-note').hidden = !state.geo.generated;
+    // The street of the address can be checked, and named, now.
+    const valid = validFilters(state.filters);
+    if (!sameFilters(valid, state.filters)) {
+      state.filters = valid;
+      writeFiltersToUrl();
+    }
+    updateTitles();
+    loadGrids();
     renderMap();
     rebuildFeed(); // places now have names
     renderOverdueAndTriagePlaces();
+  }
+
+  /**
+   * The grids (网格) of the selected street, for the map's street view; nothing without a
+   * street. A failure shows on the map panel and is tried again with the next refresh.
+   */
+  async function loadGrids() {
+    const street = state.filters.street;
+    if (!street) {
+      state.grids = null;
+      return;
+    }
+    if (state.grids && state.grids.street === street) return;
+    try {
+      const body = await getJSON('geo/grids', { street });
+      if (state.filters.street !== street) return; // another street meanwhile
+      state.grids = { street, features: prepareFeatures(body) };
+      markOk('geo');
+      renderMap();
+    } catch (err) {
+      if (!(err instanceof FetchFailure)) console.error('cockpit: grids:', err);
+      markFailed('geo', err);
+    }
   }
 
   /**
@@ -849,12 +912,23 @@
   /**
    * Where the views go in the SVG (W×H, in CSS pixels):
    *  - whole city: the city on the left; on the right an inset of the dense core (市区);
-   *  - one district: the district large on the left; a small whole-city locator on the right.
+   *  - one district: the district large on the left; a small whole-city locator on the right;
+   *  - one street: the street and its grids on the left; its district's streets on the right.
    */
   function planViews(W, H, rem) {
     const geo = state.geo;
     const gap = 0.6 * rem;
     const selected = state.filters.district ? geo.districtByCode.get(state.filters.district) : null;
+    const street = selected && state.filters.street ? geo.streets.find((f) => f.code === state.filters.street) : null;
+    if (street) {
+      // One street: its grids large; its district's streets on the right, to pick another.
+      const sideW = Math.round(W * 0.3);
+      const sideH = Math.min(H * 0.5, sideW / aspectOf(selected.bbox) + 2 * rem);
+      return [
+        { kind: 'main', box: { x: 0, y: 0, w: W - sideW - gap, h: H }, bbox: padBBox(street.bbox, 0.04), labels: 'grids' },
+        { kind: 'streets', box: { x: W - sideW, y: 0, w: sideW, h: sideH }, bbox: padBBox(selected.bbox, 0.03), title: selected.name },
+      ];
+    }
     if (selected) {
       const sideW = Math.round(W * 0.26);
       const sideH = Math.min(H * 0.5, sideW / aspectOf(geo.cityBBox) + 2 * rem);
@@ -891,6 +965,7 @@
     const nodes = [defs];
     const views = [];
     const selected = state.filters.district;
+    const street = state.filters.street;
 
     for (const plan of planViews(W, H, rem)) {
       const box = plan.box;
@@ -921,9 +996,25 @@
 
       // Smaller dots on the whole city when the inset shows the crowded core in detail.
       const pointR = (plan.insetBBox ? 0.22 : 0.3) * rem;
-      const view = { kind: plan.kind, proj, visible, streetPaths: new Map(), points: null, pointR };
+      const view = { kind: plan.kind, proj, visible, streetPaths: new Map(), gridPaths: new Map(), points: null, pointR };
 
-      if (plan.kind === 'locator') {
+      if (plan.kind === 'streets') {
+        // The selected district's streets, the selected one highlighted. Click: that street
+        // (or, on the selected one, back to the district).
+        for (const f of state.geo.streets) {
+          if (f.parent !== selected) continue;
+          const current = f.code === street;
+          const path = s('path', {
+            class: `district-fill${current ? ' selected' : ''}`,
+            d: pathOf(f, proj),
+            'fill-rule': 'evenodd',
+            'data-code': f.code,
+          });
+          path.append(s('title', { text: f.name }));
+          path.addEventListener('click', () => setFilters({ street: current ? '' : f.code }));
+          body.append(path);
+        }
+      } else if (plan.kind === 'locator') {
         // Whole city, districts only; the selected one highlighted. Click: that district
         // (or, on the selected one, back to the whole city).
         for (const d of state.geo.districts) {
@@ -940,7 +1031,7 @@
         const streetLayer = s('g', { class: 'streets' });
         for (const f of state.geo.streets) {
           if (!intersects(f.bbox, visible)) continue;
-          const outside = selected !== '' && f.parent !== selected;
+          const outside = (selected !== '' && f.parent !== selected) || (street !== '' && f.code !== street);
           const path = s('path', {
             class: `street q0${outside ? ' outside' : ''}`,
             d: pathOf(f, proj),
@@ -951,11 +1042,27 @@
           path.append(title);
           if (f.parent && f.parent !== selected) {
             path.addEventListener('click', () => setFilters({ district: f.parent }));
+          } else if (f.parent === selected && f.code !== street) {
+            path.addEventListener('click', () => setFilters({ street: f.code }));
           }
           streetLayer.append(path);
           view.streetPaths.set(f.code, { path, title, name: f.name, outside });
         }
         body.append(streetLayer);
+
+        // The selected street's grids (网格), shaded like the streets.
+        const grids = plan.labels === 'grids' && state.grids && state.grids.street === street ? state.grids.features : [];
+        if (grids.length) {
+          const gridLayer = s('g', { class: 'grids' });
+          for (const g of grids) {
+            const path = s('path', { class: 'grid q0', d: pathOf(g, proj), 'fill-rule': 'evenodd', 'data-code': g.code });
+            const title = s('title', { text: g.name });
+            path.append(title);
+            gridLayer.append(path);
+            view.gridPaths.set(g.code, { path, title, name: g.name });
+          }
+          body.append(gridLayer);
+        }
 
         // District outlines on top of the streets; the selected one highlighted and last.
         const districtLayer = s('g', { class: 'districts' });
@@ -965,6 +1072,10 @@
           districtLayer.append(
             s('path', { class: `district${d.code === selected ? ' selected' : ''}`, d: pathOf(d, proj), 'fill-rule': 'evenodd' }),
           );
+        }
+        const streetF = street ? state.geo.streets.find((f) => f.code === street) : null;
+        if (streetF) {
+          districtLayer.append(s('path', { class: 'district selected', d: pathOf(streetF, proj), 'fill-rule': 'evenodd' }));
         }
         body.append(districtLayer);
 
@@ -981,6 +1092,13 @@
         const placed = [];
         if (plan.labels === 'districts') {
           for (const d of state.geo.districts) addLabel(labels, placed, d, proj, inner, 'label-district', rem);
+        } else if (plan.labels === 'grids') {
+          // "兴华街道第3网格" → "第3网格": the street is in the title.
+          const streetName = (state.names.streets.get(street) || { name: '' }).name;
+          const short = (name) => (streetName && name.startsWith(streetName) ? name.slice(streetName.length) : name);
+          for (const g of [...grids].sort((a, b) => b.area - a.area)) {
+            addLabel(labels, placed, { ...g, name: short(g.name) }, proj, inner, 'label-grid', 0.75 * rem);
+          }
         } else {
           // Larger streets first: they have the room, the small ones take what is left.
           const own = state.geo.streets.filter((f) => f.parent === selected).sort((a, b) => b.area - a.area);
@@ -1048,12 +1166,12 @@
     return Math.ceil(((i + 1) * 5) / uppers.length);
   }
 
-  /** Street shading, points and the map's figures from the latest data. */
-  function renderMapData() {
+  /** Open incidents by area code, from a `/streets` or `/grids` answer. */
+  function areaCounts(list, codeKey) {
     const counts = new Map();
-    for (const raw of arr(obj(state.data.streets).streets)) {
+    for (const raw of arr(list)) {
       const item = obj(raw);
-      const code = str(item.street_code);
+      const code = str(item[codeKey]);
       const n = num(item.open_incidents);
       if (code && n !== null && n > 0) counts.set(code, n);
     }
@@ -1063,24 +1181,39 @@
       max = Math.max(max, n);
       total += n;
     }
-    const bins = makeBins(max);
+    return { counts, max, total, bins: makeBins(max) };
+  }
+
+  /** Street (and, for one street, grid) shading, points and the map's figures from the latest data. */
+  function renderMapData() {
+    const streets = areaCounts(obj(state.data.streets).streets, 'street_code');
+    const grids = areaCounts(obj(state.data.grids).grids, 'grid_code');
+    const byGrid = state.filters.street !== '';
 
     if (state.map) {
       for (const view of state.map.views) {
         for (const [code, entry] of view.streetPaths) {
-          const n = counts.get(code) || 0;
-          entry.path.setAttribute('class', `street q${binClass(n, bins)}${entry.outside ? ' outside' : ''}`);
+          const n = streets.counts.get(code) || 0;
+          entry.path.setAttribute('class', `street q${binClass(n, streets.bins)}${entry.outside ? ' outside' : ''}`);
+          entry.title.textContent = `${entry.name} · 在办事件 ${n}`;
+        }
+        for (const [code, entry] of view.gridPaths) {
+          const n = grids.counts.get(code) || 0;
+          entry.path.setAttribute('class', `grid q${binClass(n, grids.bins)}`);
           entry.title.textContent = `${entry.name} · 在办事件 ${n}`;
         }
       }
       renderPoints();
     }
-    renderStreetLegend(bins);
-    renderTopStreets(counts, max);
+    const shaded = byGrid ? grids : streets;
+    $('legend-areas-title').textContent = byGrid ? '网格在办事件' : '街道在办事件';
+    renderStreetLegend(shaded.bins);
+    renderTopStreets(byGrid ? new Map() : streets.counts, streets.max);
 
     const shown = mapIncidents().length;
     const more = state.data.incidents.length >= LIMITS.incidents ? '+' : '';
-    $('map-meta').textContent = `今日事件 ${fmtCount(shown)}${more} · 街道在办 ${fmtCount(total)}`;
+    const area = byGrid ? '网格在办' : '街道在办';
+    $('map-meta').textContent = `今日事件 ${fmtCount(shown)}${more} · ${area} ${fmtCount(shaded.total)}`;
   }
 
   /** Today's incidents for the map: the last /incidents answer plus what arrived live since. */
@@ -1569,7 +1702,7 @@
     const controller = new AbortController();
     state.refreshController = controller;
     const signal = controller.signal;
-    const { district, scenario } = state.filters;
+    const { district, street, scenario } = state.filters;
 
     const jobs = {
       summary: () => getJSON('summary', { district, scenario }, signal).then(renderSummary),
@@ -1579,6 +1712,14 @@
           state.data.streets = body;
           renderMapData();
         }),
+      grids: async () => {
+        if (!street) return;
+        const body = await getJSON('grids', { street, scenario }, signal);
+        if (state.filters.street !== street) return;
+        state.data.grids = body;
+        loadGrids(); // again, if the boundaries failed before
+        renderMapData();
+      },
       incidents: () =>
         getJSON('incidents', { district, scenario, limit: LIMITS.incidents }, signal).then((body) => {
           state.data.incidents = arr(body.incidents).map(normIncident).filter(Boolean);

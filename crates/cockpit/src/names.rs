@@ -1,4 +1,4 @@
-//! What the cockpit calls things: districts and streets from the geography files, scenarios,
+//! What the cockpit calls things: districts, streets and grids from the geography files, scenarios,
 //! categories, severities and departments from the catalogue.
 
 use cityops_core::catalogue::Catalogue;
@@ -78,6 +78,60 @@ impl Areas {
     }
 }
 
+/// The grids (网格) of each street, from `grids.geojson`: per street code, a GeoJSON
+/// FeatureCollection of its grids as the file has them. Empty when the geography has no grids
+/// file (it is optional).
+#[derive(Debug, Clone, Default)]
+pub struct Grids {
+    by_street: BTreeMap<String, Arc<str>>,
+}
+
+impl Grids {
+    pub fn load(path: &Path) -> Result<Self, NamesError> {
+        if !path.exists() {
+            return Ok(Self::default());
+        }
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| NamesError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let parsed: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| NamesError::Parse {
+                path: shown,
+                source,
+            })?;
+        let mut features: BTreeMap<String, Vec<&serde_json::Value>> = BTreeMap::new();
+        for feature in parsed["features"].as_array().into_iter().flatten() {
+            // A street code may be written as a string or as an integer.
+            let street = match &feature["properties"]["parent_code"] {
+                serde_json::Value::String(code) => code.clone(),
+                serde_json::Value::Number(code) => code.to_string(),
+                _ => continue,
+            };
+            features.entry(street).or_default().push(feature);
+        }
+        Ok(Self {
+            by_street: features
+                .into_iter()
+                .map(|(street, features)| {
+                    let collection =
+                        serde_json::json!({"type": "FeatureCollection", "features": features});
+                    (street, collection.to_string().into())
+                })
+                .collect(),
+        })
+    }
+
+    /// The grids of `street` as a FeatureCollection (empty when it has none).
+    pub fn of_street(&self, street: &str) -> Arc<str> {
+        self.by_street
+            .get(street)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(r#"{"type":"FeatureCollection","features":[]}"#))
+    }
+}
+
 /// The names the cockpit shows.
 #[derive(Debug, Clone)]
 pub struct Names {
@@ -85,6 +139,7 @@ pub struct Names {
     pub catalogue: Arc<Catalogue>,
     pub districts: Areas,
     pub streets: Areas,
+    pub grids: Grids,
     street_index: BTreeMap<String, String>,
 }
 
@@ -92,12 +147,14 @@ impl Names {
     pub fn load(city: &str, catalogue: Arc<Catalogue>, geo_dir: &Path) -> Result<Self, NamesError> {
         let districts = Areas::load(&geo_dir.join("districts.geojson"))?;
         let streets = Areas::load(&geo_dir.join("streets.geojson"))?;
+        let grids = Grids::load(&geo_dir.join("grids.geojson"))?;
         let street_index = streets.names.iter().cloned().collect();
         Ok(Self {
             city: city.to_owned(),
             catalogue,
             districts,
             streets,
+            grids,
             street_index,
         })
     }
@@ -151,6 +208,10 @@ impl Names {
 impl Vocabulary for Names {
     fn district_name(&self, code: &str) -> Option<&str> {
         self.districts.name(code)
+    }
+
+    fn street_name(&self, code: &str) -> Option<&str> {
+        Names::street_name(self, code)
     }
 
     fn district_examples(&self) -> String {

@@ -14,6 +14,7 @@ pub struct BadRequest(pub String);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Param {
     District,
+    Street,
     Scenario,
     Limit,
     Hours,
@@ -23,6 +24,7 @@ impl Param {
     fn name(self) -> &'static str {
         match self {
             Param::District => "district",
+            Param::Street => "street",
             Param::Scenario => "scenario",
             Param::Limit => "limit",
             Param::Hours => "hours",
@@ -32,6 +34,7 @@ impl Param {
     fn from_name(name: &str) -> Option<Param> {
         Some(match name {
             "district" => Param::District,
+            "street" => Param::Street,
             "scenario" => Param::Scenario,
             "limit" => Param::Limit,
             "hours" => Param::Hours,
@@ -46,6 +49,8 @@ pub trait Vocabulary {
     fn district_name(&self, code: &str) -> Option<&str>;
     /// Every district, as `code (name)`, for messages.
     fn district_examples(&self) -> String;
+    /// The name of street `code`, when it is one.
+    fn street_name(&self, code: &str) -> Option<&str>;
     fn has_scenario(&self, id: &str) -> bool;
     /// Every scenario id, for messages.
     fn scenario_ids(&self) -> String;
@@ -55,6 +60,7 @@ pub trait Vocabulary {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filters {
     pub district: Option<String>,
+    pub street: Option<String>,
     pub scenario: Option<String>,
     pub limit: Option<u32>,
     pub hours: Option<u32>,
@@ -64,8 +70,9 @@ impl Filters {
     /// A stable key of these filters, for the answer cache.
     pub fn cache_key(&self) -> String {
         format!(
-            "{}|{}|{}|{}",
+            "{}|{}|{}|{}|{}",
             self.district.as_deref().unwrap_or_default(),
+            self.street.as_deref().unwrap_or_default(),
             self.scenario.as_deref().unwrap_or_default(),
             self.limit.unwrap_or_default(),
             self.hours.unwrap_or_default()
@@ -148,6 +155,19 @@ pub fn parse(
                 }
                 filters.district = Some(value);
             }
+            Param::Street => {
+                if value.len() != 9 || !value.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(BadRequest(format!(
+                        "street must be a 9-digit street code such as 210106001, got {value:?}"
+                    )));
+                }
+                if vocabulary.street_name(&value).is_none() {
+                    return Err(BadRequest(format!(
+                        "street {value} is not a street of the city: send a street code listed by /api/v1/geo/streets"
+                    )));
+                }
+                filters.street = Some(value);
+            }
             Param::Scenario => {
                 let shaped = value.len() <= 64
                     && value.starts_with(|c: char| c.is_ascii_lowercase())
@@ -181,6 +201,9 @@ mod tests {
         fn district_examples(&self) -> String {
             "210106 (铁西区)".into()
         }
+        fn street_name(&self, code: &str) -> Option<&str> {
+            (code == "210106001").then_some("兴华街道")
+        }
         fn has_scenario(&self, id: &str) -> bool {
             id == "emergency"
         }
@@ -189,7 +212,13 @@ mod tests {
         }
     }
 
-    const ALL: &[Param] = &[Param::District, Param::Scenario, Param::Limit, Param::Hours];
+    const ALL: &[Param] = &[
+        Param::District,
+        Param::Street,
+        Param::Scenario,
+        Param::Limit,
+        Param::Hours,
+    ];
 
     fn p(q: &str) -> Result<Filters, BadRequest> {
         parse("/api/v1/incidents", Some(q), ALL, &City)
@@ -197,8 +226,10 @@ mod tests {
 
     #[test]
     fn good_parameters_are_taken() {
-        let f = p("district=210106&scenario=emergency&limit=500&hours=168").unwrap();
+        let f =
+            p("district=210106&street=210106001&scenario=emergency&limit=500&hours=168").unwrap();
         assert_eq!(f.district.as_deref(), Some("210106"));
+        assert_eq!(f.street.as_deref(), Some("210106001"));
         assert_eq!(f.scenario.as_deref(), Some("emergency"));
         assert_eq!((f.limit, f.hours), (Some(500), Some(168)));
         assert_eq!(p("").unwrap(), Filters::default());
@@ -210,6 +241,8 @@ mod tests {
         for (q, says) in [
             ("district=210106'%20OR%201=1--", "6-digit"),
             ("district=210199", "not a district"),
+            ("street=210106", "9-digit"),
+            ("street=210106999", "not a street"),
             ("district=%E9%93%81%E8%A5%BF%E5%8C%BA", "6-digit"),
             (
                 "scenario=emergency;DROP%20TABLE%20incidents",

@@ -234,6 +234,41 @@ pub async fn street_counts(
         .await
 }
 
+/// Open incidents (of open work orders) per grid of one street.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, Deserialize, serde::Serialize)]
+pub struct GridCount {
+    pub grid_code: String,
+    pub open_incidents: u64,
+}
+
+/// The incidents of the open work orders on `f.street` (merged duplicates included, as for
+/// the streets), counted by the grid each was placed in; an incident placed in no grid (an
+/// address known only to its street) is on none.
+pub async fn grid_counts(
+    client: &Client,
+    f: &Filters,
+) -> Result<Vec<GridCount>, clickhouse::error::Error> {
+    counted("grids");
+    client
+        .query(
+            "SELECT assumeNotNull(grid_code), count()
+             FROM incidents FINAL
+             WHERE isNotNull(grid_code)
+               AND incident_id IN (
+                   SELECT arrayJoin(incident_ids) FROM workorders FINAL
+                   WHERE status NOT IN ('resolved', 'closed')
+                     AND street_key = ?
+                     AND (? = '' OR scenario = ?))
+             GROUP BY grid_code
+             ORDER BY grid_code",
+        )
+        .bind(f.street.as_deref().unwrap_or_default())
+        .bind(scenario(f))
+        .bind(scenario(f))
+        .fetch_all()
+        .await
+}
+
 /// An incident as the map and the feed show it.
 #[derive(Debug, Clone, PartialEq, clickhouse::Row, Deserialize)]
 pub struct IncidentRow {

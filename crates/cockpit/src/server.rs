@@ -160,9 +160,11 @@ impl Cockpit {
             .route("/api/v1/meta", get(meta))
             .route("/api/v1/geo/districts", get(geo_districts))
             .route("/api/v1/geo/streets", get(geo_streets))
+            .route("/api/v1/geo/grids", get(geo_grids))
             .route("/api/v1/summary", get(summary))
             .route("/api/v1/scenarios", get(scenarios))
             .route("/api/v1/streets", get(streets))
+            .route("/api/v1/grids", get(grids))
             .route("/api/v1/incidents", get(incidents))
             .route("/api/v1/orders/overdue", get(overdue))
             .route("/api/v1/orders/triage", get(triage))
@@ -345,6 +347,10 @@ fn geojson(c: &Cockpit, q: Option<String>, endpoint: &'static str, body: Arc<str
     if let Err(e) = params::parse(endpoint, q.as_deref(), &[], &*c.names) {
         return Problem::from(e).into_response();
     }
+    geojson_answer(body)
+}
+
+fn geojson_answer(body: Arc<str>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "application/geo+json"),
@@ -363,6 +369,35 @@ async fn geo_districts(State(c): State<Cockpit>, RawQuery(q): RawQuery) -> Respo
 async fn geo_streets(State(c): State<Cockpit>, RawQuery(q): RawQuery) -> Response {
     let body = c.names.streets.geojson.clone();
     geojson(&c, q, "/api/v1/geo/streets", body)
+}
+
+/// The street of a request that must name one, or the 400 that says so.
+fn required_street(
+    c: &Cockpit,
+    endpoint: &'static str,
+    q: Option<&str>,
+    allowed: &[Param],
+) -> Result<Filters, Problem> {
+    let filters = params::parse(endpoint, q, allowed, &*c.names)?;
+    if filters.street.is_none() {
+        return Err(Problem(
+            StatusCode::BAD_REQUEST,
+            format!("{endpoint} needs street: the 9-digit code of a street listed by /api/v1/geo/streets, e.g. street=210106001"),
+        ));
+    }
+    Ok(filters)
+}
+
+async fn geo_grids(State(c): State<Cockpit>, RawQuery(q): RawQuery) -> Response {
+    const ENDPOINT: &str = "/api/v1/geo/grids";
+    match required_street(&c, ENDPOINT, q.as_deref(), &[Param::Street]) {
+        Ok(f) => geojson_answer(
+            c.names
+                .grids
+                .of_street(f.street.as_deref().unwrap_or_default()),
+        ),
+        Err(problem) => problem.into_response(),
+    }
 }
 
 fn kpis(
@@ -442,6 +477,19 @@ async fn scenarios(State(c): State<Cockpit>, RawQuery(q): RawQuery) -> Response 
             Ok(json!({ "as_of_ms": at.now_ms, "scenarios": list }))
         },
     )
+    .await
+}
+
+async fn grids(State(c): State<Cockpit>, RawQuery(q): RawQuery) -> Response {
+    const ENDPOINT: &str = "/api/v1/grids";
+    const ALLOWED: [Param; 2] = [Param::Street, Param::Scenario];
+    if let Err(problem) = required_street(&c, ENDPOINT, q.as_deref(), &ALLOWED) {
+        return problem.into_response();
+    }
+    c.answer(ENDPOINT, q, &ALLOWED, |c, f| async move {
+        let rows = queries::grid_counts(&c.clickhouse, &f).await?;
+        Ok(json!({ "street_code": f.street, "grids": rows }))
+    })
     .await
 }
 
