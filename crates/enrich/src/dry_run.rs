@@ -95,20 +95,25 @@ pub fn decide(
                 reason,
             }
         }
-        Enriched::Telemetry(r) => DryRunDecision {
-            source_id: event.source_id,
-            scenario: None,
-            category: None,
-            severity: None,
-            actionable: false,
-            department: None,
-            co_departments: Vec::new(),
-            district: r.district_code.clone(),
-            street: r.street_code.clone(),
-            grid: r.grid_code.clone(),
-            confidence: None,
-            reason: format!("telemetry: {why}"),
-        },
+        Enriched::Telemetry(r) => {
+            // Named like an incident's place (the reading carries codes only).
+            let place = enricher.place(&event);
+            let name = |area: Option<&cityops_geo::Area>| area.map(|a| a.name().to_owned());
+            DryRunDecision {
+                source_id: event.source_id,
+                scenario: None,
+                category: None,
+                severity: None,
+                actionable: false,
+                department: None,
+                co_departments: Vec::new(),
+                district: name(place.district),
+                street: name(place.street),
+                grid: r.grid_code.clone(),
+                confidence: None,
+                reason: format!("telemetry: {why}"),
+            }
+        }
     })
 }
 

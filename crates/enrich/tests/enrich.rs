@@ -140,6 +140,7 @@ fn dry_run_prints_one_decision_per_line_and_goes_on_after_a_bad_one() {
         r#"{"device_id": "SY-WL-1", "device_type": "water_level", "ts": "2026-11-21T08:15:00+08:00", "lat": 41.7962, "lon": 123.3589, "metrics": {"depth_cm": 22}}"#,
         "{not json",
         r#"{"device_id": "SY-PK-1", "device_type": "parking_sensor", "ts": "2026-11-21T08:15:00+08:00", "metrics": {"occupied": 1}}"#,
+        r#"{"device_id": "SY-WL-2", "device_type": "water_level", "ts": "2026-11-21T08:15:00+08:00", "lat": 41.7962, "lon": 123.3589, "metrics": {"depth_cm": 1}}"#,
     ]
     .join("\n");
     // Dispatch's own routing, as the `cityops dry-run` binary hands it in.
@@ -167,7 +168,7 @@ fn dry_run_prints_one_decision_per_line_and_goes_on_after_a_bad_one() {
     .expect("dry run");
     assert_eq!(
         (summary.lines, summary.decisions, summary.errors),
-        (4, 3, 1)
+        (5, 4, 1)
     );
     let lines: Vec<serde_json::Value> = String::from_utf8(out)
         .expect("utf8")
@@ -201,6 +202,16 @@ fn dry_run_prints_one_decision_per_line_and_goes_on_after_a_bad_one() {
         .expect("error")
         .contains("not JSON"));
     assert_eq!(lines[3]["actionable"], false);
+    // A reading that is only telemetry is placed by name, like an incident.
+    assert_eq!(
+        lines[4]["category"],
+        serde_json::Value::Null,
+        "{}",
+        lines[4]
+    );
+    assert_eq!(lines[4]["district"], "铁西区", "{}", lines[4]);
+    assert!(lines[4]["street"].is_string(), "{}", lines[4]);
+    assert_eq!(lines[4]["street"], lines[1]["street"], "{}", lines[4]);
     for key in [
         "source_id",
         "scenario",
