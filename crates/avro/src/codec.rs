@@ -151,9 +151,8 @@ impl Codec {
     }
 
     /// Whether [`Codec::decode_cached`] would have to learn the writer schema of `bytes` from
-    /// the registry first ([`Codec::await_writer_schema`]): only a Confluent-framed value
-    /// whose id this codec has not seen yet.
-    pub fn needs_writer_schema(&self, bytes: &[u8]) -> bool {
+    /// the registry first: only a Confluent-framed value whose id this codec has not seen yet.
+    fn needs_writer_schema(&self, bytes: &[u8]) -> bool {
         match (&self.registry, Header::parse(bytes)) {
             (Some(registry), Ok((Header::Confluent(id), _))) => {
                 registry.cached_schema(id).is_none()
@@ -168,7 +167,7 @@ impl Codec {
     /// registry was down. Returns at once for single-object values, known ids and bytes that
     /// are not framed values (decoding reports those); an error only when the registry answers
     /// for good (e.g. it has no such id: the value's own fault).
-    pub async fn await_writer_schema(&self, bytes: &[u8]) -> Result<(), AvroError> {
+    async fn await_writer_schema(&self, bytes: &[u8]) -> Result<(), AvroError> {
         let (Some(registry), Ok((Header::Confluent(id), _))) =
             (&self.registry, Header::parse(bytes))
         else {
@@ -179,9 +178,13 @@ impl Codec {
             .map(drop)
     }
 
-    /// [`Codec::await_writer_schema`] as an owned future, when there is something to wait for
-    /// ([`Codec::needs_writer_schema`]): the step a stage runs before its synchronous handler
-    /// decodes with [`Codec::decode_cached`].
+    /// The wait until [`Codec::decode_cached`] knows the writer schema of `bytes`, as an owned
+    /// future, or `None` when there is nothing to wait for (a single-object value, an id
+    /// already seen, bytes that are not a framed value): the step a stage runs before its
+    /// synchronous handler decodes. The future fetches the schema, waiting out a registry that
+    /// is unreachable or failing ([`AvroError::is_retryable`]), so that no value is ever
+    /// dead-lettered because the registry was down; it fails only when the registry answers
+    /// for good (e.g. it has no such id: the value's own fault).
     pub fn writer_schema_wait(
         &self,
         bytes: &[u8],
@@ -193,8 +196,8 @@ impl Codec {
         Some(async move { codec.await_writer_schema(&bytes).await })
     }
 
-    /// [`Codec::await_writer_schema`], then [`Codec::decode_cached`]: decodes `bytes`, waiting
-    /// out a registry outage instead of failing.
+    /// Decodes `bytes` like [`Codec::decode`], but waits out a registry outage instead of
+    /// failing (see [`Codec::writer_schema_wait`]).
     pub async fn decode_waiting<T: TopicValue>(&self, bytes: &[u8]) -> Result<T, AvroError> {
         self.await_writer_schema(bytes).await?;
         self.decode_cached(bytes)

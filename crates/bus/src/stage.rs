@@ -153,12 +153,20 @@ where
                     }
                 }
                 let span = tracing::info_span!("stage_batch", stage = %config.name, records = batch.len());
+                let mut stopping = false;
                 for delivery in batch {
-                    summary.consumed += 1;
                     let prepared = match prepare(&delivery.record) {
-                        Some(wait) => wait.instrument(span.clone()).await,
+                        // A shutdown does not wait for it: the record is read again next time.
+                        Some(wait) => tokio::select! {
+                            r = wait.instrument(span.clone()) => r,
+                            () = &mut shutdown => {
+                                stopping = true;
+                                break;
+                            }
+                        },
                         None => Ok(()),
                     };
+                    summary.consumed += 1;
                     let outcome = match prepared {
                         Ok(()) => span.in_scope(|| handler(&delivery.record)),
                         Err(e) => Outcome::reject(e.to_string()),
@@ -188,6 +196,9 @@ where
                         }
                         .instrument(span.clone()),
                     );
+                }
+                if stopping {
+                    break;
                 }
             }
         }

@@ -324,6 +324,7 @@
     scenarios: 'panel-scenarios',
     streets: 'panel-map',
     grids: 'panel-map',
+    'grid-shapes': 'panel-map',
     incidents: 'panel-map',
     overdue: 'panel-overdue',
     triage: 'panel-triage',
@@ -363,7 +364,7 @@
       : state.names.districts.has(parent)
         ? parent
         : '';
-    const streetOk = state.geo ? Boolean(known) && known.parent === district : shaped;
+    const streetOk = state.geo ? Boolean(known) && known.parent === district : shaped && parent === district;
     return {
       district,
       street: district && streetOk ? filters.street : '',
@@ -846,6 +847,8 @@
     if (!sameFilters(valid, state.filters)) {
       state.filters = valid;
       writeFiltersToUrl();
+      syncControls();
+      if (state.refreshTimer || state.refreshController) setTimeout(refresh, 0);
     }
     updateTitles();
     loadGrids();
@@ -862,6 +865,7 @@
     const street = state.filters.street;
     if (!street) {
       state.grids = null;
+      if (state.failed.delete('grid-shapes')) showFailures();
       return;
     }
     if (state.grids && state.grids.street === street) return;
@@ -869,11 +873,12 @@
       const body = await getJSON('geo/grids', { street });
       if (state.filters.street !== street) return; // another street meanwhile
       state.grids = { street, features: prepareFeatures(body) };
-      markOk('geo');
+      markOk('grid-shapes');
       renderMap();
     } catch (err) {
+      if (state.filters.street !== street) return;
       if (!(err instanceof FetchFailure)) console.error('cockpit: grids:', err);
-      markFailed('geo', err);
+      markFailed('grid-shapes', err);
     }
   }
 
@@ -1216,15 +1221,20 @@
     $('map-meta').textContent = `今日事件 ${fmtCount(shown)}${more} · ${area} ${fmtCount(shaded.total)}`;
   }
 
-  /** Today's incidents for the map: the last /incidents answer plus what arrived live since. */
+  /**
+   * Today's incidents for the map: the last /incidents answer plus what arrived live since;
+   * for one street, those of that street.
+   */
   function mapIncidents() {
     const today = startOfTodayMs();
-    const list = state.data.incidents.filter(matchesFilters);
+    const street = state.filters.street;
+    const onMap = (i) => matchesFilters(i) && (!street || i.street_code === street);
+    const list = state.data.incidents.filter(onMap);
     const seen = new Set(list.map((i) => i.id));
     for (const item of feed.live) {
       if (item.kind !== 'incident' || seen.has(item.id)) continue;
       const i = item.data;
-      if (matchesFilters(i) && (i.occurred_at_ms || 0) >= today) {
+      if (onMap(i) && (i.occurred_at_ms || 0) >= today) {
         list.push(i);
         seen.add(i.id);
       }

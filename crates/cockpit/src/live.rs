@@ -113,8 +113,13 @@ async fn follow<F>(
                 // A schema the registry must first tell (waiting out an outage), so that the
                 // event is shown rather than skipped as undecodable.
                 if let Some(wait) = codec.writer_schema_wait(payload) {
-                    if let Err(e) = wait.await {
+                    let known = tokio::select! {
+                        () = shutdown.wait() => return,
+                        known = wait => known,
+                    };
+                    if let Err(e) = known {
                         tracing::warn!(%topic, error = %e, "a record's schema is unknown to the registry; skipped");
+                        continue;
                     }
                 }
                 if let Some(event) = render(&codec, payload) {

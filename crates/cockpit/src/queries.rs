@@ -241,19 +241,51 @@ pub struct GridCount {
     pub open_incidents: u64,
 }
 
+/// How long before its order was created an incident may have happened (a late report), at
+/// most: the grid counts look that far back.
+const LATE_REPORT_MS: i64 = 7 * 86_400_000;
+
+/// The open work orders of one street: how many, and when the first was created.
+#[derive(Debug, Clone, Copy, PartialEq, clickhouse::Row, Deserialize)]
+struct OpenOrders {
+    orders: u64,
+    first_created_ms: i64,
+}
+
 /// The incidents of the open work orders on `f.street` (merged duplicates included, as for
 /// the streets), counted by the grid each was placed in; an incident placed in no grid (an
-/// address known only to its street) is on none.
+/// address known only to its street) is on none. The incidents are read from the first open
+/// order's creation on (less [`LATE_REPORT_MS`]), so the scan is bounded by the street's own
+/// orders, not by the table.
 pub async fn grid_counts(
     client: &Client,
     f: &Filters,
 ) -> Result<Vec<GridCount>, clickhouse::error::Error> {
     counted("grids");
+    let street = f.street.as_deref().unwrap_or_default();
+    let open: OpenOrders = client
+        .query(
+            "SELECT count(), min(created_at_ms)
+             FROM workorders FINAL
+             WHERE status NOT IN ('resolved', 'closed')
+               AND street_key = ?
+               AND (? = '' OR scenario = ?)",
+        )
+        .bind(street)
+        .bind(scenario(f))
+        .bind(scenario(f))
+        .fetch_one()
+        .await?;
+    if open.orders == 0 {
+        return Ok(Vec::new());
+    }
+    let since_s = (open.first_created_ms - LATE_REPORT_MS).max(0) / 1000;
     client
         .query(
             "SELECT assumeNotNull(grid_code), count()
              FROM incidents FINAL
-             WHERE isNotNull(grid_code)
+             WHERE occurred_at >= toDateTime(?)
+               AND isNotNull(grid_code)
                AND incident_id IN (
                    SELECT arrayJoin(incident_ids) FROM workorders FINAL
                    WHERE status NOT IN ('resolved', 'closed')
@@ -262,7 +294,8 @@ pub async fn grid_counts(
              GROUP BY grid_code
              ORDER BY grid_code",
         )
-        .bind(f.street.as_deref().unwrap_or_default())
+        .bind(since_s)
+        .bind(street)
         .bind(scenario(f))
         .bind(scenario(f))
         .fetch_all()

@@ -371,32 +371,23 @@ async fn geo_streets(State(c): State<Cockpit>, RawQuery(q): RawQuery) -> Respons
     geojson(&c, q, "/api/v1/geo/streets", body)
 }
 
-/// The street of a request that must name one, or the 400 that says so.
-fn required_street(
-    c: &Cockpit,
-    endpoint: &'static str,
-    q: Option<&str>,
-    allowed: &[Param],
-) -> Result<Filters, Problem> {
-    let filters = params::parse(endpoint, q, allowed, &*c.names)?;
-    if filters.street.is_none() {
-        return Err(Problem(
-            StatusCode::BAD_REQUEST,
-            format!("{endpoint} needs street: the 9-digit code of a street listed by /api/v1/geo/streets, e.g. street=210106001"),
-        ));
-    }
-    Ok(filters)
+/// The answer to a request without the street it needs.
+fn street_required(endpoint: &str) -> Problem {
+    Problem(
+        StatusCode::BAD_REQUEST,
+        format!("{endpoint} needs street: the 9-digit code of a street listed by /api/v1/geo/streets, e.g. street=210106001"),
+    )
 }
 
 async fn geo_grids(State(c): State<Cockpit>, RawQuery(q): RawQuery) -> Response {
     const ENDPOINT: &str = "/api/v1/geo/grids";
-    match required_street(&c, ENDPOINT, q.as_deref(), &[Param::Street]) {
-        Ok(f) => geojson_answer(
-            c.names
-                .grids
-                .of_street(f.street.as_deref().unwrap_or_default()),
-        ),
-        Err(problem) => problem.into_response(),
+    match params::parse(ENDPOINT, q.as_deref(), &[Param::Street], &*c.names) {
+        Ok(Filters {
+            street: Some(street),
+            ..
+        }) => geojson_answer(c.names.grids.of_street(&street)),
+        Ok(_) => street_required(ENDPOINT).into_response(),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 
@@ -482,14 +473,18 @@ async fn scenarios(State(c): State<Cockpit>, RawQuery(q): RawQuery) -> Response 
 
 async fn grids(State(c): State<Cockpit>, RawQuery(q): RawQuery) -> Response {
     const ENDPOINT: &str = "/api/v1/grids";
-    const ALLOWED: [Param; 2] = [Param::Street, Param::Scenario];
-    if let Err(problem) = required_street(&c, ENDPOINT, q.as_deref(), &ALLOWED) {
-        return problem.into_response();
-    }
-    c.answer(ENDPOINT, q, &ALLOWED, |c, f| async move {
-        let rows = queries::grid_counts(&c.clickhouse, &f).await?;
-        Ok(json!({ "street_code": f.street, "grids": rows }))
-    })
+    c.answer(
+        ENDPOINT,
+        q,
+        &[Param::Street, Param::Scenario],
+        |c, f| async move {
+            let Some(street) = f.street.clone() else {
+                return Err(street_required(ENDPOINT));
+            };
+            let rows = queries::grid_counts(&c.clickhouse, &f).await?;
+            Ok(json!({ "street_code": street, "grids": rows }))
+        },
+    )
     .await
 }
 

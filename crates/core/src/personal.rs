@@ -11,30 +11,20 @@ pub const ID_CARD_MASK: &str = "[证件号]";
 
 /// `text` with every phone number and identity card number masked:
 /// - a mainland mobile number: 11 digits from 13–19, possibly grouped by single `-` or spaces
-///   (`139 0000 1111`, `139-0000-1111`);
+///   (`139 0000 1111`, `139-0000-1111`), possibly after the country code (`86`, `0086`);
 /// - a landline with its area code: 10–12 digits from 0 (`024-23456789`);
 /// - an identity card number: 17 digits and a check character (a digit or `X`) that matches
 ///   the GB 11643 checksum, so an 18-digit order or invoice number is left alone.
 ///
-/// Other numbers (dates, house numbers, amounts, order numbers) are kept.
+/// Numbers written next to each other (`13800001234 13900001111`, a date before a number) are
+/// judged one by one. Other numbers (dates, house numbers, amounts, order numbers) are kept.
 pub fn mask_numbers(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
         if chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_ascii_digit()) {
-            let (digits, end) = digit_groups(&chars, i);
-            if let Some(end) = id_card_end(&chars, i) {
-                out.push_str(ID_CARD_MASK);
-                i = end;
-                continue;
-            }
-            if is_phone_number(&digits) {
-                out.push_str(PHONE_MASK);
-            } else {
-                out.extend(&chars[i..end]);
-            }
-            i = end;
+            i = mask_run(&chars, i, &mut out);
             continue;
         }
         out.push(chars[i]);
@@ -43,32 +33,82 @@ pub fn mask_numbers(text: &str) -> String {
     out
 }
 
-/// The digits of a run of digit groups joined by single `-` or ` ` that starts at `start`,
-/// and where the run ends. Grouping stops after 12 digits: no phone number is longer.
-fn digit_groups(chars: &[char], start: usize) -> (String, usize) {
-    let mut digits = String::new();
+/// At most this many digit groups make one phone number (`+86 138 0000 1234`).
+const MOST_GROUPS: usize = 5;
+
+/// Writes the run of digit groups that starts at `start` to `out`, masking each phone or
+/// identity card number in it (the longest that starts at a group), and returns where the run
+/// ends.
+fn mask_run(chars: &[char], start: usize, out: &mut String) -> usize {
+    let groups = digit_groups(chars, start);
+    let digits_of = |groups: &[(usize, usize)]| -> String {
+        groups
+            .iter()
+            .flat_map(|&(from, to)| &chars[from..to])
+            .collect()
+    };
+    let mut end = start;
+    let mut g = 0;
+    while g < groups.len() {
+        let (from, to) = groups[g];
+        if g > 0 {
+            out.push(chars[from - 1]); // the separator before this group
+        }
+        if let Some(id_end) = id_card_end(chars, from) {
+            out.push_str(ID_CARD_MASK);
+            end = id_end;
+            g += 1;
+            continue;
+        }
+        let last = (g..groups.len().min(g + MOST_GROUPS))
+            .rev()
+            .find(|&h| is_phone_number(&digits_of(&groups[g..=h])));
+        match last {
+            Some(h) => {
+                out.push_str(PHONE_MASK);
+                end = groups[h].1;
+                g = h + 1;
+            }
+            None => {
+                out.extend(&chars[from..to]);
+                end = to;
+                g += 1;
+            }
+        }
+    }
+    end
+}
+
+/// The digit groups, as `[from, to)` ranges, of the run that starts at `start`: groups of
+/// digits joined by a single `-` or ` `.
+fn digit_groups(chars: &[char], start: usize) -> Vec<(usize, usize)> {
+    let mut groups = Vec::new();
     let mut j = start;
-    while j < chars.len() {
-        if chars[j].is_ascii_digit() {
-            digits.push(chars[j]);
-        } else if (chars[j] == '-' || chars[j] == ' ')
-            && chars.get(j + 1).is_some_and(char::is_ascii_digit)
-            && digits.len() < 12
-        {
-            // a separator inside the number
-        } else {
-            break;
+    loop {
+        let from = j;
+        while chars.get(j).is_some_and(char::is_ascii_digit) {
+            j += 1;
+        }
+        groups.push((from, j));
+        let joined = matches!(chars.get(j), Some('-' | ' '))
+            && chars.get(j + 1).is_some_and(char::is_ascii_digit);
+        if !joined {
+            return groups;
         }
         j += 1;
     }
-    (digits, j)
 }
 
 fn is_phone_number(digits: &str) -> bool {
-    let bytes = digits.as_bytes();
-    let mobile = bytes.len() == 11 && bytes[0] == b'1' && (b'3'..=b'9').contains(&bytes[1]);
-    let landline = bytes.first() == Some(&b'0') && (10..=12).contains(&bytes.len());
-    mobile || landline
+    let mobile = |d: &str| {
+        let b = d.as_bytes();
+        b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1])
+    };
+    let landline = digits.starts_with('0') && (10..=12).contains(&digits.len());
+    let with_country_code = ["86", "0086"]
+        .iter()
+        .any(|cc| digits.strip_prefix(cc).is_some_and(mobile));
+    mobile(digits) || landline || with_country_code
 }
 
 /// Where an identity card number that starts at `start` ends: exactly 17 digits, then a check
@@ -110,6 +150,22 @@ mod tests {
         );
         assert_eq!(mask_numbers("工单号2026112100012"), "工单号2026112100012");
         assert_eq!(mask_numbers("12345"), "12345");
+    }
+
+    #[test]
+    fn numbers_next_to_each_other_are_judged_one_by_one() {
+        for (text, masked) in [
+            ("电话 13800001234 13900001111", "电话 [电话] [电话]"),
+            ("2026-11-21 13800001234", "2026-11-21 [电话]"),
+            ("13800001234 2次", "[电话] 2次"),
+            ("+86 138 0000 1234", "+[电话]"),
+            ("+8613800001234", "+[电话]"),
+            ("0086-13800001234", "[电话]"),
+            ("门牌 58 号 024-23456789", "门牌 58 号 [电话]"),
+            ("共 3 5 7 户", "共 3 5 7 户"),
+        ] {
+            assert_eq!(mask_numbers(text), masked, "{text}");
+        }
     }
 
     #[test]

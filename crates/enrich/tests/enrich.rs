@@ -187,9 +187,13 @@ fn dry_run_prints_one_decision_per_line_and_goes_on_after_a_bad_one() {
         "{}",
         lines[0]
     );
-    // The street office is the one of the incident's street, as dispatch assigns it.
-    let co = lines[0]["co_departments"].to_string();
-    assert!(co.contains("street_office.210"), "{}", lines[0]);
+    // The street office is the one of the incident's street (重工街道), as dispatch assigns it.
+    assert_eq!(
+        lines[0]["co_departments"],
+        serde_json::json!(["street_office.210106004"]),
+        "{}",
+        lines[0]
+    );
     assert_eq!(lines[1]["category"], "waterlogging");
     assert_eq!(lines[1]["department"], "water");
     assert_eq!(

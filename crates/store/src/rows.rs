@@ -396,16 +396,21 @@ pub enum PayloadPolicy {
     Keep,
     /// Keep only its size and SHA-256: for records of raw intake topics, whose JSON may carry
     /// a caller's phone number and name (ingest replaces them by a keyed hash, but a record
-    /// that failed ingest still has them). The bytes stay on the DLQ topic.
+    /// that failed ingest still has them), and of the departments' updates topics, whose notes
+    /// dispatch masks only when it takes the update. The bytes stay on the DLQ topic.
     Omit,
 }
 
 impl PayloadPolicy {
-    /// [`Omit`](Self::Omit) for a raw intake topic (a name with a `raw` segment, as in
-    /// `city.raw.hotline.v1`, also when prefixed), else [`Keep`](Self::Keep). A deployment
-    /// that renames its raw topics should choose the policy itself.
+    /// [`Omit`](Self::Omit) for a raw intake topic or a department's updates topic (a name
+    /// with a `raw` or an `updates` segment, as in `city.raw.hotline.v1` and
+    /// `city.dept.gas.updates.v1`, also when prefixed), else [`Keep`](Self::Keep). A deployment
+    /// that renames these topics should choose the policy itself.
     pub fn for_source_topic(topic: &str) -> Self {
-        if topic.split('.').any(|segment| segment == "raw") {
+        if topic
+            .split('.')
+            .any(|segment| segment == "raw" || segment == "updates")
+        {
             Self::Omit
         } else {
             Self::Keep
@@ -752,6 +757,10 @@ mod tests {
         assert_eq!(
             PayloadPolicy::for_source_topic("city.rawness.v1"),
             PayloadPolicy::Keep
+        );
+        assert_eq!(
+            PayloadPolicy::for_source_topic("city.dept.gas.updates.v1"),
+            PayloadPolicy::Omit
         );
     }
 

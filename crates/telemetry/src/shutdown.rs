@@ -26,8 +26,9 @@ impl Shutdown {
 
     /// A shutdown that also triggers on SIGINT or SIGTERM. A second signal ends the process at
     /// once (exit code 130), and so does `telemetry.shutdown_grace_s` running out after the
-    /// first (exit code 1): the ways out when the work in flight cannot finish, e.g. because
-    /// the broker went away with the signal and librdkafka's consumer close waits for it.
+    /// shutdown started (exit code 1), by a signal or by [`Shutdown::trigger`]: the ways out
+    /// when the work in flight cannot finish, e.g. because the broker went away with the signal
+    /// and librdkafka's consumer close waits for it, or a schema registry that is down.
     /// Nothing is lost by that: offsets are stored only for what was finished, so the rest is
     /// read again on restart.
     ///
@@ -56,11 +57,16 @@ impl Shutdown {
                 runtime.block_on(async move {
                     let mut signals = Signals::new();
                     let _ = listening.send(());
-                    signals.next().await;
-                    tracing::info!(
-                        "shutdown signal received; finishing work in flight (a second signal stops at once)"
-                    );
-                    trigger.trigger();
+                    tokio::select! {
+                        () = signals.next() => {
+                            tracing::info!(
+                                "shutdown signal received; finishing work in flight (a second signal stops at once)"
+                            );
+                            trigger.trigger();
+                        }
+                        // Started from within (a service failed): the same grace holds.
+                        () = trigger.wait() => {}
+                    }
                     let deadline = async {
                         match grace {
                             Some(grace) => tokio::time::sleep(grace).await,

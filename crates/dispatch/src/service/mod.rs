@@ -29,6 +29,7 @@ use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use crate::auth::{AuthError, Authenticator, TokenConfig};
 use crate::clock::Clock;
@@ -276,24 +277,27 @@ pub async fn run(
                     }
                     stage.follow(&mut policy_updates);
                     let span = tracing::info_span!("dispatch_batch", records = batch.len());
-                    let _entered = span.enter();
-                    for d in &batch {
-                        if d.record.topic == topics.commands {
-                            stage.handle_command(&d.record, d.token.epoch()).await;
-                        } else {
-                            stage.handle_incident(&d.record, d.token.epoch()).await;
+                    async {
+                        for d in &batch {
+                            if d.record.topic == topics.commands {
+                                stage.handle_command(&d.record, d.token.epoch()).await;
+                            } else {
+                                stage.handle_incident(&d.record, d.token.epoch()).await;
+                            }
+                        }
+                        let outputs = stage.outbox.len();
+                        let decided = std::time::Instant::now();
+                        stage.confirm().await;
+                        let confirmed = decided.elapsed();
+                        metrics::histogram!("cityops_dispatch_batch_records").record(batch.len() as f64);
+                        metrics::histogram!("cityops_dispatch_confirm_seconds").record(confirmed.as_secs_f64());
+                        tracing::debug!(records = batch.len(), outputs, confirm_ms = confirmed.as_millis() as u64, "batch confirmed");
+                        for d in &batch {
+                            consumer.ack(&d.token);
                         }
                     }
-                    let outputs = stage.outbox.len();
-                    let decided = std::time::Instant::now();
-                    stage.confirm().await;
-                    let confirmed = decided.elapsed();
-                    metrics::histogram!("cityops_dispatch_batch_records").record(batch.len() as f64);
-                    metrics::histogram!("cityops_dispatch_confirm_seconds").record(confirmed.as_secs_f64());
-                    tracing::debug!(records = batch.len(), outputs, confirm_ms = confirmed.as_millis() as u64, "batch confirmed");
-                    for d in &batch {
-                        consumer.ack(&d.token);
-                    }
+                    .instrument(span)
+                    .await;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "dispatch consumer error");
