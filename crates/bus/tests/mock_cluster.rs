@@ -7,6 +7,15 @@ use cityops_bus::{
 use rdkafka::mocking::MockCluster;
 use std::time::Duration;
 
+fn config_of<T: rdkafka::ClientContext>(cluster: &MockCluster<'_, T>) -> KafkaConfig {
+    KafkaConfig {
+        brokers: cluster.bootstrap_servers(),
+        statistics_interval_ms: 0,
+        session_timeout_ms: 6_000,
+        ..KafkaConfig::default()
+    }
+}
+
 async fn recv(c: &Consumer) -> Delivery {
     tokio::time::timeout(Duration::from_secs(30), c.recv())
         .await
@@ -18,12 +27,7 @@ async fn recv(c: &Consumer) -> Delivery {
 async fn acknowledged_prefix_is_committed_and_the_rest_redelivered() {
     let cluster = MockCluster::new(1).expect("mock cluster");
     cluster.create_topic("orders", 1, 1).expect("topic");
-    let config = KafkaConfig {
-        brokers: cluster.bootstrap_servers(),
-        statistics_interval_ms: 0,
-        session_timeout_ms: 6_000,
-        ..KafkaConfig::default()
-    };
+    let config = config_of(&cluster);
     let producer = Producer::new(&config, "test").expect("producer");
     for i in 0..5 {
         let d = producer
@@ -60,12 +64,7 @@ async fn a_stage_waiting_to_prepare_a_record_stops_on_shutdown_and_the_record_co
     cluster.create_topic("in", 1, 1).expect("topic");
     cluster.create_topic("out", 1, 1).expect("topic");
     cluster.create_topic("dlq", 1, 1).expect("topic");
-    let config = KafkaConfig {
-        brokers: cluster.bootstrap_servers(),
-        statistics_interval_ms: 0,
-        session_timeout_ms: 6_000,
-        ..KafkaConfig::default()
-    };
+    let config = config_of(&cluster);
     let producer = Producer::new(&config, "test").expect("producer");
     producer
         .send(&OutRecord::new("in", "k", b"m0".to_vec()))
