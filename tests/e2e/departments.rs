@@ -10,7 +10,7 @@ use cityops_core::*;
 use cityops_dispatch::{token_sha256, verify_chain};
 use cityops_e2e::doc_examples::{examples, matches, Example};
 use cityops_e2e::kafka_config;
-use cityops_e2e::orders::{by_order, incident, produce, transitions};
+use cityops_e2e::orders::{by_order, incident, produce};
 use cityops_e2e::platform::{Platform, Spec};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -49,11 +49,7 @@ fn now_ms() -> i64 {
 
 /// Every transition on the work-order topic so far.
 async fn all_transitions(kafka: &KafkaConfig, topic: &str) -> Vec<WorkOrderEvent> {
-    let ends = cityops_bus::admin::end_offsets(kafka, topic)
-        .await
-        .expect("end offsets");
-    let total: i64 = ends.iter().map(|(_, e)| e).sum();
-    transitions(kafka, topic, usize::try_from(total).expect("count")).await
+    cityops_e2e::orders::all_transitions(kafka, topic, &Codec::single_object()).await
 }
 
 /// Waits for the transition recording `command_id`.

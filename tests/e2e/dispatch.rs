@@ -7,7 +7,7 @@ use cityops_avro::Codec;
 use cityops_bus::{OutRecord, Producer};
 use cityops_core::*;
 use cityops_dispatch::verify_chain;
-use cityops_e2e::orders::{by_order, incident, produce, transitions};
+use cityops_e2e::orders::{all_transitions, by_order, incident, produce, transitions};
 use cityops_e2e::platform::{Platform, Spec};
 use cityops_e2e::{kafka_config, read_n};
 use std::collections::BTreeSet;
@@ -244,9 +244,7 @@ async fn dispatch_killed_mid_stream_leaves_every_incident_one_order_and_chains_u
         || {
             let (kafka, topic) = (kafka.clone(), spec.topics.workorder_events.clone());
             async move {
-                let ends = cityops_bus::admin::end_offsets(&kafka, &topic).await.ok()?;
-                let total: i64 = ends.iter().map(|(_, e)| e).sum();
-                let events = transitions(&kafka, &topic, usize::try_from(total).ok()?).await;
+                let events = all_transitions(&kafka, &topic, &Codec::single_object()).await;
                 let dispatched = events
                     .iter()
                     .filter(|e| e.kind == TransitionKind::Dispatched)
@@ -335,9 +333,7 @@ async fn a_changed_catalogue_reroutes_without_a_restart_and_a_broken_one_is_refu
             let order_id =
                 cityops_dispatch::order_id_for(incident.partition_key(), &incident.incident_id);
             cityops_testkit::eventually("the order dispatched", Duration::from_secs(60), || async {
-                let ends = cityops_bus::admin::end_offsets(&kafka, &topic).await.ok()?;
-                let total: i64 = ends.iter().map(|(_, e)| e).sum();
-                transitions(&kafka, &topic, usize::try_from(total).ok()?)
+                all_transitions(&kafka, &topic, &Codec::single_object())
                     .await
                     .into_iter()
                     .find(|e| e.order_id == order_id && e.kind == TransitionKind::Dispatched)

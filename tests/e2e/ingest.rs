@@ -3,10 +3,10 @@
 //! input answered or dead-lettered, personal data nowhere, and a broker outage answered 503.
 
 use cityops_avro::Codec;
-use cityops_bus::{admin, dlq_headers, KafkaConfig, OutRecord, Producer, Record};
+use cityops_bus::{dlq_headers, KafkaConfig, OutRecord, Producer, Record};
 use cityops_core::{event_id_for, CityEvent, GeoPoint, Source};
 use cityops_e2e::platform::{Broker, Platform};
-use cityops_e2e::{kafka_config, read_n, text};
+use cityops_e2e::{held, kafka_config, read_n, text};
 use cityops_ingest::pii::ReporterKey;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -565,13 +565,11 @@ async fn malformed_input_is_answered_or_dead_lettered_and_produces_no_event() {
     assert_eq!(status, 202, "{body}");
     let events = read_n(&config, &platform.topics.events, 1).await;
     assert_eq!(decode_all(&events).await[0].source_id, "SENTINEL");
-    let held: i64 = admin::end_offsets(&config, &platform.topics.events)
-        .await
-        .expect("end offsets")
-        .iter()
-        .map(|(_, end)| end)
-        .sum();
-    assert_eq!(held, 1, "only the sentinel reached the events topic");
+    assert_eq!(
+        held(&config, &platform.topics.events).await,
+        1,
+        "only the sentinel reached the events topic"
+    );
     let logs = platform.stop().await;
     assert_no_personal_data("the logs", logs.as_bytes());
 }

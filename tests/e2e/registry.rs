@@ -5,10 +5,11 @@
 //! registry outage instead of being dead-lettered.
 
 use cityops_avro::Codec;
-use cityops_bus::{admin, KafkaConfig, OutRecord, Producer};
+use cityops_bus::{KafkaConfig, OutRecord, Producer};
 use cityops_core::*;
+use cityops_e2e::orders::all_transitions;
 use cityops_e2e::platform::Platform;
-use cityops_e2e::{kafka_config, read_n};
+use cityops_e2e::{all_records, held, kafka_config};
 use cityops_testkit::registry::{stub_registry, StatusCode};
 use serde_json::json;
 use std::time::Duration;
@@ -22,23 +23,17 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// How many records `topic` holds.
-async fn held(kafka: &KafkaConfig, topic: &str) -> usize {
-    let ends = admin::end_offsets(kafka, topic)
-        .await
-        .unwrap_or_else(|e| panic!("end offsets of {topic}: {e}"));
-    usize::try_from(ends.iter().map(|(_, end)| end).sum::<i64>()).expect("a count")
-}
-
-/// Every transition on `topic` so far, each checked to be in the Confluent framing.
-async fn transitions(kafka: &KafkaConfig, topic: &str, codec: &Codec) -> Vec<WorkOrderEvent> {
-    let mut out = Vec::new();
-    for r in read_n(kafka, topic, held(kafka, topic).await).await {
-        let payload = r.payload.unwrap_or_default();
-        assert_eq!(payload.first(), Some(&0), "a Confluent-framed transition");
-        out.push(codec.decode_waiting(&payload).await.expect("a transition"));
+/// Checks that every value on `topic` so far is in the Confluent framing (magic byte 0).
+async fn every_value_is_confluent_framed(kafka: &KafkaConfig, topic: &str) {
+    for r in all_records(kafka, topic).await {
+        let first = r.payload.as_deref().and_then(<[u8]>::first);
+        assert_eq!(
+            first,
+            Some(&0),
+            "{topic} offset {}: not Confluent-framed",
+            r.offset
+        );
     }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,7 +65,7 @@ async fn the_platform_runs_on_a_schema_registry_and_waits_out_its_outage() {
         "the gas order dispatched",
         Duration::from_secs(90),
         || async {
-            transitions(&kafka, &topics.workorder_events, &codec)
+            all_transitions(&kafka, &topics.workorder_events, &codec)
                 .await
                 .into_iter()
                 .find(|t| t.kind == TransitionKind::Dispatched)
@@ -79,6 +74,7 @@ async fn the_platform_runs_on_a_schema_registry_and_waits_out_its_outage() {
     )
     .await;
     assert_eq!(order.owner, DepartmentId::from("gas"));
+    every_value_is_confluent_framed(&kafka, &topics.workorder_events).await;
     let registered = stub.lock().expect("stub").subjects.clone();
     for topic in [&topics.events, &topics.incidents, &topics.workorder_events] {
         assert!(
@@ -141,7 +137,7 @@ async fn the_platform_runs_on_a_schema_registry_and_waits_out_its_outage() {
         "the update applied once the registry is back",
         Duration::from_secs(60),
         || async {
-            transitions(&kafka, &topics.workorder_events, &codec)
+            all_transitions(&kafka, &topics.workorder_events, &codec)
                 .await
                 .into_iter()
                 .find(|t| t.command_id.as_deref() == Some("gas:gas-reg-1"))
@@ -149,6 +145,7 @@ async fn the_platform_runs_on_a_schema_registry_and_waits_out_its_outage() {
     )
     .await;
     assert_eq!(accepted.kind, TransitionKind::Accepted);
+    every_value_is_confluent_framed(&kafka, &topics.workorder_events).await;
     assert!(!accepted.rejected, "{accepted:?}");
     assert_eq!(
         held(&kafka, &topics.dead_letter).await,

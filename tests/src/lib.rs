@@ -38,6 +38,31 @@ pub async fn produce_all(producer: &Producer, topic: &str, key: &str, payloads: 
     }
 }
 
+/// How many records `topic` holds: the sum of its partitions' end offsets.
+pub async fn held(config: &KafkaConfig, topic: &str) -> usize {
+    let ends = admin::end_offsets(config, topic)
+        .await
+        .unwrap_or_else(|e| panic!("end offsets of {topic}: {e}"));
+    usize::try_from(ends.iter().map(|(_, end)| end).sum::<i64>()).expect("a count")
+}
+
+/// Every record `topic` holds now, partition by partition, each read up to the end it had
+/// (`cityops_bus::replay::read_partition`, no consumer group).
+pub async fn all_records(config: &KafkaConfig, topic: &str) -> Vec<Record> {
+    let ends = admin::end_offsets(config, topic)
+        .await
+        .unwrap_or_else(|e| panic!("end offsets of {topic}: {e}"));
+    let mut out = Vec::new();
+    for (partition, _) in ends {
+        let records =
+            cityops_bus::replay::read_partition(config, topic, partition, Duration::from_secs(60))
+                .await
+                .unwrap_or_else(|e| panic!("reading {topic} partition {partition}: {e}"));
+        out.extend(records);
+    }
+    out
+}
+
 /// Reads `n` records of `topic` from its beginning with a fresh group, acknowledging them.
 pub async fn read_n(config: &KafkaConfig, topic: &str, n: usize) -> Vec<Record> {
     let group = cityops_testkit::unique_name("reader");

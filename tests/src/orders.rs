@@ -1,11 +1,11 @@
 //! Incidents and work-order transitions for the dispatch tests.
 
 use cityops_avro::Codec;
-use cityops_bus::{KafkaConfig, OutRecord, Producer};
+use cityops_bus::{KafkaConfig, OutRecord, Producer, Record};
 use cityops_core::*;
 use std::collections::BTreeMap;
 
-use crate::{read_n, samples};
+use crate::{all_records, read_n, samples};
 
 /// An actionable incident of `category` on `street`, at `(lat, lon)`.
 pub fn incident(
@@ -57,9 +57,22 @@ pub async fn produce(producer: &Producer, codec: &Codec, topic: &str, incidents:
 
 /// The first `n` transitions of `topic`, checking each is keyed by its street.
 pub async fn transitions(kafka: &KafkaConfig, topic: &str, n: usize) -> Vec<WorkOrderEvent> {
-    let codec = Codec::single_object();
-    let mut out = Vec::new();
-    for r in read_n(kafka, topic, n).await {
+    decode_transitions(&read_n(kafka, topic, n).await, &Codec::single_object()).await
+}
+
+/// Every transition on `topic` so far (each partition read up to its end, as dispatch replays
+/// it), decoded by `codec`, each checked to be keyed by its street.
+pub async fn all_transitions(
+    kafka: &KafkaConfig,
+    topic: &str,
+    codec: &Codec,
+) -> Vec<WorkOrderEvent> {
+    decode_transitions(&all_records(kafka, topic).await, codec).await
+}
+
+async fn decode_transitions(records: &[Record], codec: &Codec) -> Vec<WorkOrderEvent> {
+    let mut out = Vec::with_capacity(records.len());
+    for r in records {
         let e: WorkOrderEvent = codec
             .decode(r.payload.as_deref().unwrap_or_default())
             .await
