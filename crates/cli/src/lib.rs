@@ -463,28 +463,15 @@ fn dry_run(config: &CityopsConfig, input: &std::path::Path) -> Result<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default();
-    let summary = if input == std::path::Path::new("-") {
-        cityops_enrich::dry_run(
-            &enricher,
-            rules,
-            &route,
-            std::io::stdin().lock(),
-            stdout,
-            now,
-        )
+    let lines: Box<dyn std::io::BufRead> = if input == std::path::Path::new("-") {
+        Box::new(std::io::stdin().lock())
     } else {
         let file =
             std::fs::File::open(input).with_context(|| format!("opening {}", input.display()))?;
-        cityops_enrich::dry_run(
-            &enricher,
-            rules,
-            &route,
-            std::io::BufReader::new(file),
-            stdout,
-            now,
-        )
-    }
-    .context("writing the decisions")?;
+        Box::new(std::io::BufReader::new(file))
+    };
+    let summary = cityops_enrich::dry_run(&enricher, rules, &route, lines, stdout, now)
+        .context("writing the decisions")?;
     eprintln!(
         "dry run: {} lines, {} decisions, {} errors",
         summary.lines, summary.decisions, summary.errors

@@ -832,6 +832,7 @@
       districts,
       streets,
       districtByCode: new Map(districts.map((d) => [d.code, d])),
+      streetByCode: new Map(streets.map((f) => [f.code, f])),
       cityBBox,
       coreBBox,
       generated,
@@ -924,7 +925,7 @@
     const geo = state.geo;
     const gap = 0.6 * rem;
     const selected = state.filters.district ? geo.districtByCode.get(state.filters.district) : null;
-    const street = selected && state.filters.street ? geo.streets.find((f) => f.code === state.filters.street) : null;
+    const street = selected ? geo.streetByCode.get(state.filters.street) : null;
     if (street) {
       // One street: its grids large; its district's streets on the right, to pick another.
       const sideW = Math.round(W * 0.3);
@@ -1078,7 +1079,7 @@
             s('path', { class: `district${d.code === selected ? ' selected' : ''}`, d: pathOf(d, proj), 'fill-rule': 'evenodd' }),
           );
         }
-        const streetF = street ? state.geo.streets.find((f) => f.code === street) : null;
+        const streetF = state.geo.streetByCode.get(street);
         if (streetF) {
           districtLayer.append(s('path', { class: 'district selected', d: pathOf(streetF, proj), 'fill-rule': 'evenodd' }));
         }

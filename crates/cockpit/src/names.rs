@@ -48,18 +48,23 @@ pub struct Areas {
     pub names: Vec<(String, String)>,
 }
 
+/// A geography file's text, and what it parses into.
+fn read_geojson<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(String, T), NamesError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| NamesError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let parsed = serde_json::from_str(&text).map_err(|source| NamesError::Parse {
+        path: shown,
+        source,
+    })?;
+    Ok((text, parsed))
+}
+
 impl Areas {
     pub fn load(path: &Path) -> Result<Self, NamesError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| NamesError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let parsed: Collection =
-            serde_json::from_str(&text).map_err(|source| NamesError::Parse {
-                path: shown,
-                source,
-            })?;
+        let (text, parsed): (String, Collection) = read_geojson(path)?;
         Ok(Self {
             names: parsed
                 .features
@@ -91,16 +96,7 @@ impl Grids {
         if !path.exists() {
             return Ok(Self::default());
         }
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| NamesError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let parsed: serde_json::Value =
-            serde_json::from_str(&text).map_err(|source| NamesError::Parse {
-                path: shown,
-                source,
-            })?;
+        let (_, parsed): (String, serde_json::Value) = read_geojson(path)?;
         let mut features: BTreeMap<String, Vec<&serde_json::Value>> = BTreeMap::new();
         for feature in parsed["features"].as_array().into_iter().flatten() {
             // A street code may be written as a string or as an integer.

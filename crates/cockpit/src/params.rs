@@ -97,6 +97,30 @@ fn whole_number(name: &str, value: &str, max: u32, what: &str) -> Result<u32, Ba
     }
 }
 
+/// Checks an area code (`district`, `street`): all digits, as many as `example` has, and
+/// `known` to the geography; `instead` says what to send when it is not.
+fn area_code(
+    name: &str,
+    value: &str,
+    example: &str,
+    known: bool,
+    instead: impl FnOnce() -> String,
+) -> Result<(), BadRequest> {
+    let digits = example.len();
+    if value.len() != digits || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(BadRequest(format!(
+            "{name} must be a {digits}-digit {name} code such as {example}, got {value:?}"
+        )));
+    }
+    if !known {
+        return Err(BadRequest(format!(
+            "{name} {value} is not a {name} of the city: {}",
+            instead()
+        )));
+    }
+    Ok(())
+}
+
 /// Parses and validates the raw query string of `endpoint`, which takes `allowed`.
 pub fn parse(
     endpoint: &str,
@@ -142,30 +166,20 @@ pub fn parse(
     for (param, value) in seen {
         match param {
             Param::District => {
-                if value.len() != 6 || !value.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(BadRequest(format!(
-                        "district must be a 6-digit district code such as 210106, got {value:?}"
-                    )));
-                }
-                if vocabulary.district_name(&value).is_none() {
-                    return Err(BadRequest(format!(
-                        "district {value} is not a district of the city: send one of {}, or leave district out for the whole city",
+                let known = vocabulary.district_name(&value).is_some();
+                area_code("district", &value, "210106", known, || {
+                    format!(
+                        "send one of {}, or leave district out for the whole city",
                         vocabulary.district_examples()
-                    )));
-                }
+                    )
+                })?;
                 filters.district = Some(value);
             }
             Param::Street => {
-                if value.len() != 9 || !value.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(BadRequest(format!(
-                        "street must be a 9-digit street code such as 210106001, got {value:?}"
-                    )));
-                }
-                if vocabulary.street_name(&value).is_none() {
-                    return Err(BadRequest(format!(
-                        "street {value} is not a street of the city: send a street code listed by /api/v1/geo/streets"
-                    )));
-                }
+                let known = vocabulary.street_name(&value).is_some();
+                area_code("street", &value, "210106001", known, || {
+                    "send a street code listed by /api/v1/geo/streets".to_owned()
+                })?;
                 filters.street = Some(value);
             }
             Param::Scenario => {
